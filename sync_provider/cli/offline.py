@@ -1,0 +1,15 @@
+"""Placeholder: filled in by the issue that owns this command group."""
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)
+
+
+def recommend() -> None:
+    """Not implemented yet."""
+    raise NotImplementedError("recommend")
+
+
+def backtest() -> None:
+    """Not implemented yet."""
+    raise NotImplementedError("backtest")

@@ -1,0 +1,26 @@
+"""Suite-wide fixtures. Each test area keeps its own fixtures in its own conftest.py beside its tests."""
+
+import os
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _no_real_credentials(monkeypatch, tmp_path):
+    """Keep every test off the user's real config and AWS credentials."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir(exist_ok=True)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("DATABRICKS_HOST", raising=False)
+    monkeypatch.delenv("DATABRICKS_TOKEN", raising=False)
+    monkeypatch.delenv("SYNC_STORE_URL", raising=False)
+
+
+def postgres_url() -> str | None:
+    """The PostgreSQL server that scripts/test.sh starts, if any (CI requires it)."""
+    url = os.environ.get("SYNC_TEST_POSTGRES_URL") or None
+    if not url and os.environ.get("SYNC_REQUIRE_POSTGRES"):
+        raise RuntimeError("SYNC_REQUIRE_POSTGRES is set but SYNC_TEST_POSTGRES_URL is empty: PostgreSQL did not start")
+    return url
