@@ -24,3 +24,29 @@ def postgres_url() -> str | None:
     if not url and os.environ.get("SYNC_REQUIRE_POSTGRES"):
         raise RuntimeError("SYNC_REQUIRE_POSTGRES is set but SYNC_TEST_POSTGRES_URL is empty: PostgreSQL did not start")
     return url
+
+
+@pytest.fixture(scope="session")
+def emulator_s3():
+    """A moto S3 server for the whole session (endpoint URL); the `emulator` fixture delivers logs to it."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    from sync_provider.emulator.server import _free_port
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    port = _free_port("127.0.0.1")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def emulator(emulator_s3, tmp_path_factory):
+    """A running Databricks workspace emulator (EmulatorServer: .url, .token, .s3_endpoint_url) for the session."""
+    from sync_provider.emulator import EmulatorServer
+
+    with EmulatorServer(data_dir=tmp_path_factory.mktemp("emulator"), s3_endpoint=emulator_s3) as server:
+        yield server

@@ -1,7 +1,9 @@
 """`sync-cli`: the command line for automation, modelled on the original Sync CLI plus offline commands.
 
 Each command group lives in its own module; this one only assembles them and maps failures to exit codes:
-0 ok, 1 operation failed (a CliError or any other exception), 2 usage error (typer/click).
+0 ok, 1 operation failed (a CliError, a store/settings/engine error or any other exception), 2 usage error
+(typer/click). The mapping lives in the root group's `invoke`, so `CliRunner` in tests and the installed script
+behave the same. `--debug` shows the full traceback instead of the one-line message.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from typer.core import TyperGroup
 
 from sync_provider import __version__
 from sync_provider.cli import (
@@ -24,17 +27,61 @@ from sync_provider.cli import (
     products,
     projects,
 )
-from sync_provider.cli._common import CliError, err_console
+from sync_provider.cli._common import CliError, err_console, quiet_library_logs, state
+from sync_provider.cli.context import reset_context
+
+# Errors whose message already names the cause and the fix: printed as they are, without the type name.
+_EXPECTED: tuple[type[BaseException], ...] = (CliError,)
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    from sync_provider.engine.errors import EngineError
+    from sync_provider.settings import SettingsError
+    from sync_provider.store import SyncStoreError
+
+    return (*_EXPECTED, EngineError, SettingsError, SyncStoreError)
+
+
+def report_error(exc: BaseException) -> None:
+    """Print an error as `Error: ...` (+ `Hint: ...`) on stderr."""
+    if isinstance(exc, _expected_errors()):
+        err_console.print(f"[red]Error:[/red] {exc}", highlight=False, soft_wrap=True)
+        hint = getattr(exc, "hint", None)
+        if hint:
+            err_console.print(f"[yellow]Hint:[/yellow] {hint}", highlight=False, soft_wrap=True)
+    else:
+        err_console.print(f"[red]Error:[/red] {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True)
+        err_console.print("[dim]Run again with --debug for the full traceback.[/dim]")
+
+
+class _SyncGroup(TyperGroup):
+    """The root group: runs the chosen command and turns its failure into exit code 1 with a readable message."""
+
+    def invoke(self, ctx: typer.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except (typer.TyperException, typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+            if state["debug"]:
+                raise
+            report_error(exc)
+            raise typer.Exit(1) from None
+
 
 app = typer.Typer(
     name="sync-cli",
-    help="Closed-loop cluster optimisation for recurring Spark jobs on Databricks (embedded engine, no SaaS).",
+    cls=_SyncGroup,
+    help=(
+        "Closed-loop cluster optimisation for recurring Spark jobs on Databricks (embedded engine, no SaaS).\n\n"
+        "Exit codes: 0 ok, 1 the operation failed, 2 usage error.\n\n"
+        "Example: sync-cli configure && sync-cli projects create nightly-etl --sla-minutes 45"
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-_state = {"debug": False}
 
 
 def _version(value: bool) -> None:
@@ -46,9 +93,12 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
-    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks and library logs on errors."),
 ) -> None:
-    _state["debug"] = debug
+    state["debug"] = debug
+    reset_context()
+    if "airflow" in sys.modules:  # imported by a command module: keep its logs off stdout
+        quiet_library_logs()
 
 
 app.command("configure")(configure.configure)
@@ -66,23 +116,15 @@ app.command("demo")(demo.demo)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app, turning expected failures into one readable line and exit code 1."""
+    """Entry point of the `sync-cli` script."""
     try:
         app(args=argv, standalone_mode=True)
-    except CliError as exc:
-        if _state["debug"]:
-            raise
-        err_console.print(f"[red]Error:[/red] {exc}")
-        if exc.hint:
-            err_console.print(f"[yellow]Hint:[/yellow] {exc.hint}")
-        sys.exit(1)
     except SystemExit:
         raise
-    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
-        if _state["debug"]:
+    except Exception as exc:  # noqa: BLE001 - errors raised outside a command (e.g. while parsing)
+        if state["debug"]:
             raise
-        err_console.print(f"[red]Error:[/red] {type(exc).__name__}: {exc}")
-        err_console.print("[dim]Run again with --debug for the full traceback.[/dim]")
+        report_error(exc)
         sys.exit(1)
 
 

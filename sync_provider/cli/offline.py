@@ -1,15 +1,95 @@
-"""Placeholder: filled in by the issue that owns this command group."""
+"""Offline commands: `recommend` (batched JSONL recommendations) and `backtest` (closed loop on measured runs)."""
 
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import orjson
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from sync_provider.cli._common import CliError, console, print_json
+from sync_provider.engine.errors import InvalidRequestError
 
 app = typer.Typer(no_args_is_help=True)
 
 
-def recommend() -> None:
-    """Not implemented yet."""
-    raise NotImplementedError("recommend")
+def recommend(
+    input: Path = typer.Option(..., "--input", "-i", help="Requests, one JSON object per line ('-' for stdin)."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write responses here instead of stdout."),
+) -> None:
+    """Answer each request line with one response line, in order; bad requests get {"id", "error"}."""
+    from sync_provider.engine.offline.requests import recommend_lines
+
+    if str(input) == "-":
+        lines = sys.stdin.read().splitlines()
+    else:
+        if not input.exists():
+            raise CliError(f"input file {input} does not exist", hint="give a JSONL file of recommendation requests")
+        lines = input.read_text().splitlines()
+    out_lines = (orjson.dumps(r).decode() for r in recommend_lines(lines))
+    if output is None:
+        for line in out_lines:
+            typer.echo(line)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with open(output, "w") as fh:
+            for line in out_lines:
+                fh.write(line + "\n")
 
 
-def backtest() -> None:
-    """Not implemented yet."""
-    raise NotImplementedError("backtest")
+def backtest(
+    measurements: Path = typer.Option(..., "--measurements", "-m", help="CSV: workload, instance_type, num_workers, runtime_s."),
+    prices: Path = typer.Option(..., "--prices", "-p", help="CSV: instance_type, hourly_usd[, vcpus, memory_gib]."),
+    iterations: int = typer.Option(10, "--iterations", "-k", min=1, help="Runs each policy chooses per episode."),
+    slack: float = typer.Option(0.25, "--slack", "-s", min=0.0, help="SLA = start runtime x (1 + slack)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the world's noise and the random baseline."),
+    max_starts: int | None = typer.Option(None, "--max-starts", help="Sample at most this many start points per workload."),
+) -> None:
+    """Replay measured runs as the world; compare the engine with the oracle and the baselines."""
+    from sync_provider.engine.offline.backtest import load_measurements, load_prices, run_backtest
+
+    for path in (measurements, prices):
+        if not path.exists():
+            raise CliError(f"{path} does not exist")
+    try:
+        cost_model = load_prices(prices)
+        worlds = load_measurements(measurements, cost_model)
+        result = run_backtest(worlds, iterations=iterations, slack=slack, seed=seed, max_starts=max_starts)
+    except InvalidRequestError as exc:
+        raise CliError(str(exc)) from None
+    if as_json:
+        print_json(result)
+        return
+    _print_table(result)
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.0f}%"
+
+
+def _print_table(result: dict) -> None:
+    table = Table(title=f"backtest: {', '.join(result['workloads'])} (SLA = {result['sla']}, slack {result['slack']})")
+    cols = ["policy", "episodes", "1-shot ok", "1-shot med. cost", "oracle med.", "saving/oracle"]
+    ks = sorted({k for m in result["policies"].values() for k in m["closed_loop"]}, key=lambda s: int(s.split("_")[1]))
+    cols += [f"{k.replace('after_', '@')} <=10%" for k in ks] + ["SLA viol.", "failed"]
+    for c in cols:
+        table.add_column(c, justify="right" if c != "policy" else "left")
+    for name, m in result["policies"].items():
+        s = m["single_shot"]
+        row = [
+            name,
+            str(m["episodes"]),
+            _pct(s["cheaper_within_sla"]),
+            _pct(s["median_cost_change"]),
+            _pct(s["oracle_median_cost_change"]),
+            _pct(s["saving_vs_oracle"]),
+        ]
+        row += [_pct(m["closed_loop"][k]["within_10pct"]) for k in ks]
+        row += [_pct(m["sla_violation_rate"]), str(m["failed_runs"])]
+        table.add_row(*row)
+    # Wide enough for every column even when stdout is a pipe (rich assumes 80 columns then).
+    Console(width=max(console.width, 150)).print(table)

@@ -1,0 +1,279 @@
+"""Benchmark of the recommendation engine against the oracle and the baselines, on the emulator's workloads.
+
+    .venv/bin/python bench/bench_engine.py              # everything (a few minutes on 2 cores)
+    .venv/bin/python bench/bench_engine.py --quick      # fewer episodes, a smoke run
+    .venv/bin/python bench/bench_engine.py --json out.json
+
+Sections (each prints a table; all policies side by side in the same run):
+1. closed loop on every built-in workload: episodes from random start configurations with an SLA of the start's
+   expected runtime x (1 + slack), slack drawn from {0.2, 0.5, 1.0}; the engine sees profiles parsed from the
+   emulator's event logs ("engine"), or only runtimes ("engine-bb"), the baselines only runtimes;
+2. auto-heal: a converged job whose data doubles, and one whose code changes (a new stage structure): runs
+   until the SLA is met again;
+3. backtest: a measurement table generated from the emulator, run through `backtest`;
+4. latency of one recommendation with 200 runs of history and 5,000+ candidates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from statistics import median
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from emulator_world import EmulatorWorld, bench_candidates, bench_cost_model  # noqa: E402
+
+from sync_provider.emulator.simulator import ClusterSpec, expected  # noqa: E402
+from sync_provider.emulator.workloads import BUILTIN_WORKLOADS, CodeChange, StepGrowth, load_workload  # noqa: E402
+from sync_provider.engine import recommend  # noqa: E402
+from sync_provider.engine.models import ClusterConfig, Constraints, Goals, RunObservation  # noqa: E402
+from sync_provider.engine.offline.backtest import MeasuredWorld, run_backtest  # noqa: E402
+from sync_provider.engine.offline.episodes import (  # noqa: E402
+    BASELINES,
+    EnginePolicy,
+    Episode,
+    Policy,
+    oracle,
+    run_episode,
+)
+from sync_provider.engine.offline.metrics import summarize  # noqa: E402
+
+SLACKS = (0.2, 0.5, 1.0)
+TARGETS = {
+    "single-shot cheaper within SLA": ">= 90% of improvable episodes",
+    "single-shot median saving": ">= 80% of the oracle's",
+    "after 5 runs within 10% of oracle": ">= 90% of episodes",
+    "SLA violations": "<= 5% of runs",
+    "latency p95": "< 300 ms",
+}
+
+
+class LazyOracle(Sequence):
+    """Oracle cost per run index, computed only for the indices the metrics read."""
+
+    def __init__(self, world: EmulatorWorld, sla: float, n: int):
+        self.world, self.sla, self.n = world, sla, n
+        self._cache: dict[int, float] = {}
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, k):  # type: ignore[override]
+        if k not in self._cache:
+            self._cache[k] = oracle(self.world, k, self.sla)[1] if k in (0, 1, 3, 5, 10) else float("nan")
+        return self._cache[k]
+
+
+class _BlackBoxEngine(EnginePolicy):
+    name = "engine-bb"
+
+    def next(self, history, goals, world, rng):
+        return super().next([r.model_copy(update={"profile": None}) for r in history], goals, world, rng)
+
+
+def make_policies(names: Sequence[str]) -> list[Policy]:
+    out: list[Policy] = []
+    for n in names:
+        if n == "engine":
+            out.append(EnginePolicy())
+        elif n == "engine-bb":
+            out.append(_BlackBoxEngine())
+        else:
+            out.append(BASELINES[n]())
+    return out
+
+
+def closed_loop(workloads: Sequence[str], episodes: int, iterations: int, policies: list[Policy], seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    results: dict[str, list[Episode]] = {p.name: [] for p in policies}
+    for name in workloads:
+        wl = load_workload(name)
+        world = EmulatorWorld(wl)
+        starts = []
+        while len(starts) < episodes:
+            c = world.candidates[int(rng.integers(len(world.candidates)))]
+            rt, _ = world.expected(c, 0)
+            if rt is not None and c.key() not in {s.key() for s, _ in starts}:
+                starts.append((c, float(SLACKS[len(starts) % len(SLACKS)])))
+        for j, (start, slack) in enumerate(starts):
+            sla = world.expected(start, 0)[0] * (1 + slack)
+            goals = Goals(sla_seconds=sla)
+            lazy = LazyOracle(world, sla, iterations + 1)
+            for pol in policies:
+                t0 = time.perf_counter()
+                ep = run_episode(world, pol, start, goals, iterations, seed=seed * 1000 + j, workload=name, oracle_costs=lazy)
+                results[pol.name].append(ep)
+                print(f"  {name:14s} start {start.describe():28s} slack {slack:.1f} {pol.name:10s} "
+                      f"-> {ep.runs[-1].config.describe():28s} {time.perf_counter() - t0:5.1f}s", file=sys.stderr)  # fmt: skip
+    return {name: summarize(eps) for name, eps in results.items()}
+
+
+def auto_heal(policies: list[Policy], seed: int, settle: int = 6, after: int = 6) -> dict:
+    """Runs after a 2x data jump / a code change until the first run within the SLA again (lower is better)."""
+    base = load_workload("join_etl")
+    sla = None
+    cases = {}
+    scen = base.scenario.model_copy(update={"growth_per_run": 0.0, "spot_loss_probability": 0.0})
+    grown = base.model_copy(update={"scenario": scen.model_copy(update={"step_growth": [StepGrowth(at_run=settle, factor=2.0)]})})
+    heavier = [s.model_copy(update={"cpu_s_per_task": s.cpu_s_per_task * 1.8}) for s in base.stages]
+    heavier.insert(2, base.stages[0].model_copy(update={"name": "extra dedup pass", "input_bytes": 0, "shuffle_read_bytes": 90e9}))
+    changed = base.model_copy(update={"scenario": scen.model_copy(update={"code_change": CodeChange(at_run=settle, stages=heavier)})})
+    cases = {"data grows 2x": grown, "code change": changed}
+    out: dict[str, dict[str, list]] = {}
+    start = ClusterConfig(instance_type="m5.2xlarge", num_workers=16)
+    sla = expected(base, ClusterSpec("m5.2xlarge", 16), 0).runtime_s * 1.6
+    for case, wl in cases.items():
+        out[case] = {}
+        for pol in policies:
+            world = EmulatorWorld(wl)
+            ep = run_episode(world, pol, start, Goals(sla_seconds=sla), settle + after, seed=seed, workload=case,
+                             oracle_costs=[0.0] * (settle + after + 1))  # fmt: skip
+            runs = ep.runs[settle:]
+            met = [r.runtime_s is not None and r.runtime_s <= sla for r in runs]
+            to_heal = next((i for i, m in enumerate(met) if m), None)
+            out[case][pol.name] = {
+                "runs_to_meet_sla_again": to_heal,
+                "violations_after_change": sum(1 for m in met if not m),
+                "configs": [r.config.describe() for r in runs],
+            }
+    return out
+
+
+def backtest_section(policies: Sequence[str], seed: int, iterations: int) -> dict:
+    """A measurement table from the emulator (two noisy measurements per configuration) through backtest."""
+    cm = bench_cost_model()
+    worlds = []
+    rng = np.random.default_rng(seed)
+    for name in ("join_etl", "aggregation", "memory_hungry"):
+        wl = load_workload(name)
+        cands = [c for c in bench_candidates(photon=False) if c.num_workers in (2, 4, 6, 8, 12, 16, 24, 32)]
+        samples = {}
+        from sync_provider.emulator.simulator import simulate
+
+        for c in cands:
+            vals = []
+            for _ in range(2):
+                sim = simulate(wl, ClusterSpec(c.instance_type, c.num_workers), 0, seed=int(rng.integers(1 << 30)), spot_loss=False)
+                vals.append(sim.runtime_s if sim.succeeded else None)
+            samples[c.key()] = vals
+        from sync_provider.engine.evidence.cost import PricingSettings
+        from sync_provider.engine.evidence.cost import CostModel
+
+        table_cm = CostModel(cm.catalog, PricingSettings(include_driver=False, startup_seconds=0.0))
+        worlds.append(MeasuredWorld(name, table_cm, samples, {c.key(): c for c in cands}))
+    names = [p for p in policies if p in BASELINES]
+    return run_backtest(worlds, iterations=iterations, slack=0.25, seed=seed, baselines=names, max_starts=12)
+
+
+def latency(n_runs: int = 200, repeats: int = 30) -> dict:
+    """p50/p95 of one recommend() with `n_runs` profiled runs and the default constraints (11,000 candidates)."""
+    from sync_provider.engine.decision.candidates import enumerate_candidates
+    from sync_provider.emulator.eventlog_writer import write_eventlog
+    from sync_provider.emulator.simulator import simulate
+    from sync_provider.engine.evidence.eventlog import parse_eventlog
+    import tempfile
+
+    wl = load_workload("join_etl")
+    cm = bench_cost_model()
+    tmp = Path(tempfile.mkdtemp())
+    profiles = []
+    for i, n in enumerate((8, 12, 16, 24)):
+        sim = simulate(wl, ClusterSpec("m5.2xlarge", n), i, seed=i)
+        write_eventlog(sim, tmp / f"e{i}")
+        profiles.append((n, sim, parse_eventlog(tmp / f"e{i}")))
+    history = []
+    for i in range(n_runs):
+        n, sim, prof = profiles[i % len(profiles)]
+        history.append(RunObservation(config=ClusterConfig(instance_type="m5.2xlarge", num_workers=n),
+                                      runtime_s=sim.runtime_s * (1 + 0.01 * (i % 7)), input_bytes=sim.input_bytes,
+                                      profile=prof))  # fmt: skip
+    constraints = Constraints()
+    n_cands = len(enumerate_candidates(constraints, cm))
+    goals = Goals(sla_seconds=history[-1].runtime_s * 1.3)
+    t0 = time.perf_counter()
+    recommend(history, goals, constraints, cm)
+    cold = time.perf_counter() - t0
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        recommend(history, goals, constraints, cm)
+        times.append(time.perf_counter() - t0)
+    return {
+        "history_runs": n_runs,
+        "candidates": n_cands,
+        "cold_ms": round(cold * 1000, 1),
+        "p50_ms": round(float(np.percentile(times, 50)) * 1000, 1),
+        "p95_ms": round(float(np.percentile(times, 95)) * 1000, 1),
+    }
+
+
+def _pct(v) -> str:
+    return "   -" if v is None else f"{100 * v:4.0f}%"
+
+
+def print_closed_loop(res: dict) -> None:
+    print("\n== Closed loop on the emulator's workloads (oracle = cheapest candidate meeting the SLA in expectation)")
+    head = (f"{'policy':10s} {'eps':>4s} {'1shot ok':>8s} {'med cost':>8s} {'oracle':>7s} {'sav/orc':>7s} "
+            f"{'@3 10%':>7s} {'@5 10%':>7s} {'@5 5%':>6s} {'@10 10%':>7s} {'SLA viol':>8s} {'failed':>6s}")  # fmt: skip
+    print(head)
+    for name, m in res.items():
+        s, c = m["single_shot"], m["closed_loop"]
+        g = lambda k, f: c.get(k, {}).get(f)  # noqa: E731
+        print(f"{name:10s} {m['episodes']:4d} {_pct(s['cheaper_within_sla']):>8s} {_pct(s['median_cost_change']):>8s} "
+              f"{_pct(s['oracle_median_cost_change']):>7s} {_pct(s['saving_vs_oracle']):>7s} "
+              f"{_pct(g('after_3', 'within_10pct')):>7s} {_pct(g('after_5', 'within_10pct')):>7s} "
+              f"{_pct(g('after_5', 'within_5pct')):>6s} {_pct(g('after_10', 'within_10pct')):>7s} "
+              f"{_pct(m['sla_violation_rate']):>8s} {m['failed_runs']:6d}")  # fmt: skip
+    print(f"  improvable episodes (single shot): {next(iter(res.values()))['single_shot']['improvable_episodes']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="2 episodes per workload, 3 workloads")
+    ap.add_argument("--episodes", type=int, default=6, help="episodes per workload")
+    ap.add_argument("--iterations", type=int, default=10)
+    ap.add_argument("--workloads", nargs="*", default=[w for w in BUILTIN_WORKLOADS if w != "generic"])
+    ap.add_argument("--policies", nargs="*", default=["engine", "engine-bb", "stay", "random", "heuristic", "bayesopt"])
+    ap.add_argument("--sections", nargs="*", default=["closed", "heal", "backtest", "latency"])
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--json", type=Path, help="also write all figures to this JSON file")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.episodes, args.workloads = 2, ["join_etl", "aggregation", "memory_hungry"]
+    out: dict = {"command": "bench/bench_engine.py " + " ".join(argv or sys.argv[1:]), "targets": TARGETS}
+    t0 = time.time()
+    if "closed" in args.sections:
+        out["closed_loop"] = closed_loop(args.workloads, args.episodes, args.iterations, make_policies(args.policies), args.seed)
+        print_closed_loop(out["closed_loop"])
+    if "heal" in args.sections:
+        pols = make_policies([p for p in args.policies if p not in ("random", "stay")])
+        out["auto_heal"] = heal = auto_heal(pols, args.seed)
+        print("\n== Auto-heal (join_etl, SLA 1.6x the start's runtime; runs after the change until the SLA is met)")
+        for case, per in heal.items():
+            for name, r in per.items():
+                print(f"  {case:14s} {name:10s} runs to meet SLA again: {r['runs_to_meet_sla_again']!s:4s} "
+                      f"violations: {r['violations_after_change']}  configs: {', '.join(r['configs'][:4])}")  # fmt: skip
+    if "backtest" in args.sections:
+        res = backtest_section(args.policies, args.seed, args.iterations)
+        out["backtest"] = res
+        print("\n== backtest on an emulator-measured table (join_etl, aggregation, memory_hungry; slack 0.25)")
+        print_closed_loop(res["policies"])
+    if "latency" in args.sections:
+        out["latency"] = lat = latency()
+        print(f"\n== Latency: {lat['history_runs']} runs of history, {lat['candidates']} candidates: "
+              f"p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms (first call {lat['cold_ms']} ms)")  # fmt: skip
+    print(f"\n(total {time.time() - t0:.0f}s)")
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,422 @@
+"""The closed-loop controller: from a job's history alone, decide the next configuration and the phase.
+
+Rules, in the order they apply:
+
+1. Rollback: the last run failed or missed the SLA on a configuration that had just been changed -> go back to
+   the last configuration that succeeded within the SLA (phase ROLLBACK). Configurations whose latest run
+   failed are never proposed again in the same code structure, nor anything with less memory in total and per
+   core (a failure is often memory), so a bad move is not retried blindly.
+2. Code change: a new `structure_fingerprint` starts a new segment; older runs are dropped from the model and
+   the next `relearning_runs` runs are a RELEARNING phase (more conservative runtime quantile, step limits).
+3. Drift: the input trend (Theil-Sen over the recent runs) is projected a few runs ahead; when the current
+   configuration would then miss the SLA, the SLA is "at risk": the plan is made for the projected input and the
+   growth step limit is lifted, so the job re-plans before the SLA breaks.
+4. Learning phase (first `learning_runs` runs): moves use a stricter quantile (p95) against the SLA.
+5. Step limits: at most `max_step` times more or fewer task slots than now per run, except that growth is
+   unlimited while the SLA is at risk.
+6. Hysteresis: a move must promise at least `min_gain` on the preference's objective, otherwise the current
+   configuration stays (phase STABLE once optimizing).
+7. Noise: the runtime model pools repeated runs with a median-based spread, so one slow run moves the estimate
+   a little and widens the band a little; it is not read as a trend.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sync_provider.engine.decision.candidates import (
+    HourlyPrices,
+    enumerate_candidates,
+    hourly_prices,
+    within_constraints,
+)
+from sync_provider.engine.decision.drift import input_trend, structure_segment
+from sync_provider.engine.decision.optimizer import Choice, choose, objective
+from sync_provider.engine.errors import InvalidHistoryError, NoCandidateError
+from sync_provider.engine.evidence.catalog import UnknownInstanceType
+from sync_provider.engine.evidence.cost import CostModel
+from sync_provider.engine.models import (
+    ClusterConfig,
+    Constraints,
+    Goals,
+    Phase,
+    Prediction,
+    Preference,
+    RunObservation,
+    Solution,
+)
+from sync_provider.engine.prediction.model import Z90, RuntimeEstimate, RuntimeModel
+from sync_provider.engine.prediction.resources import ConfigArrays, ResourceTable
+
+
+@dataclass(frozen=True)
+class ControllerSettings:
+    """Tunable rules of the controller (defaults are what the benchmark reports)."""
+
+    learning_runs: int = 3
+    relearning_runs: int = 2
+    max_step: float = 2.0
+    min_gain: float = 0.03
+    learning_z: float = 1.645
+    optimizing_z: float = Z90
+    drift_lookahead_runs: int = 3
+
+
+DEFAULT_SETTINGS = ControllerSettings()
+#: Search spaces kept ready per controller (keyed by constraints or by the explicit candidate list).
+SPACE_CACHE_SIZE = 16
+
+
+def validate_history(history: Sequence[RunObservation]) -> None:
+    """Reject histories the engine cannot learn from, naming the run and the fix."""
+    if not history:
+        raise InvalidHistoryError(
+            "the history is empty: the engine learns from finished runs; run the job once on its current "
+            "configuration and pass that run"
+        )
+    for i, r in enumerate(history):
+        if r.succeeded and (r.runtime_s is None or r.runtime_s <= 0):
+            raise InvalidHistoryError(
+                f"run {i} ({r.run_id or 'no id'}) succeeded but has no positive runtime_s ({r.runtime_s}); "
+                "record its wall time or mark it failed"
+            )
+        if r.input_bytes is not None and r.input_bytes < 0:
+            raise InvalidHistoryError(f"run {i} has negative input_bytes ({r.input_bytes}); leave it empty instead")
+
+
+def _met_sla(run: RunObservation, sla: float | None) -> bool:
+    return run.succeeded and run.runtime_s is not None and (sla is None or run.runtime_s <= sla)
+
+
+@dataclass
+class _Context:
+    """Everything decide() derives from the history before optimizing."""
+
+    history: Sequence[RunObservation]
+    segment: Sequence[RunObservation]
+    code_changed: bool
+    current: ClusterConfig
+    last_good: ClusterConfig | None
+    bad: set
+    phase: Phase
+    notes: list[str]
+
+
+class Controller:
+    """Stateless: every call derives the phase from the history; construct once per catalog and reuse."""
+
+    def __init__(self, cost_model: CostModel, settings: ControllerSettings = DEFAULT_SETTINGS):
+        self.cost_model = cost_model
+        self.settings = settings
+        self.resources = ResourceTable(cost_model.catalog)
+        self._spaces: OrderedDict[tuple, tuple[list[ClusterConfig], ConfigArrays, HourlyPrices]] = OrderedDict()
+
+    # ------------------------------------------------------------------ context
+    def _context(self, history: Sequence[RunObservation], goals: Goals, current: ClusterConfig | None) -> _Context:
+        sla = goals.sla_seconds
+        start, code_changed = structure_segment(history)
+        segment = history[start:]
+        current = current or history[-1].config
+        last = history[-1]
+        prev = history[-2] if len(history) > 1 else None
+        good_run = next((r for r in reversed(history) if _met_sla(r, sla)), None)
+        last_good = good_run.config if good_run is not None else None
+        notes: list[str] = []
+
+        # Configurations whose latest run (in this code structure) failed, unless the failure was a one-off on
+        # a configuration that has otherwise been succeeding.
+        latest: dict = {}
+        for r in segment:
+            latest.setdefault(r.config.key(), []).append(r)
+        bad = set()
+        for key, runs in latest.items():
+            if not runs[-1].succeeded:
+                fails = 0
+                for r in reversed(runs):
+                    if r.succeeded:
+                        break
+                    fails += 1
+                if fails >= 2 or len(runs) == fails:
+                    bad.add(key)
+        n_ok = sum(1 for r in segment if r.succeeded and r.runtime_s)
+        changed_last = prev is not None and prev.config.key() != last.config.key()
+        last_bad = not _met_sla(last, sla)
+        # A breach on much more data than the last good run had is drift, not the new configuration's fault:
+        # going back would not help, re-planning for the new input does.
+        grew = bool(
+            good_run is not None
+            and last.input_bytes
+            and good_run.input_bytes
+            and last.input_bytes > 1.2 * good_run.input_bytes
+        )
+        if grew and last_bad and last.succeeded:
+            notes.append("the last run missed the SLA on much more input than the last good run: re-planning")
+        if (
+            last_bad
+            and changed_last
+            and not (grew and last.succeeded)
+            and last_good is not None
+            and last_good.key() != last.config.key()
+        ):
+            phase = Phase.ROLLBACK
+            what = "failed" if not last.succeeded else f"missed the SLA ({last.runtime_s:.0f}s > {sla:.0f}s)"
+            notes.append(f"the last run on {last.config.describe()} {what}: back to the last good configuration")
+        elif code_changed and n_ok <= self.settings.relearning_runs:
+            phase = Phase.RELEARNING
+            notes.append("the job's stage structure changed (code change): re-learning from the new runs")
+        elif sum(1 for r in history if r.succeeded) < self.settings.learning_runs:
+            phase = Phase.LEARNING
+        else:
+            phase = Phase.OPTIMIZING
+        if not last.succeeded and phase is not Phase.ROLLBACK:
+            notes.append(f"the last run on {last.config.describe()} failed")
+        return _Context(history, segment, code_changed, current, last_good, bad, phase, notes)
+
+    # ------------------------------------------------------------------ decide
+    def decide(
+        self,
+        history: Sequence[RunObservation],
+        goals: Goals,
+        constraints: Constraints,
+        *,
+        current: ClusterConfig | None = None,
+        candidates: Sequence[ClusterConfig] | None = None,
+    ) -> Prediction:
+        validate_history(history)
+        ctx = self._context(history, goals, current)
+        explicit = candidates is not None
+        cands, arrays, hourly = self._space(constraints, candidates)
+        keys = {c.key(): i for i, c in enumerate(cands)}
+        allowed_list = [True] * len(cands)
+        extras = []
+        for extra in (ctx.current, ctx.last_good):
+            if extra is not None and extra.key() not in keys:
+                keys[extra.key()] = len(cands) + len(extras)
+                extras.append(extra)
+                allowed_list.append(not explicit and within_constraints(extra, constraints, self.cost_model))
+        if extras:
+            try:
+                arrays = arrays.concat(self.resources.arrays(extras))
+            except UnknownInstanceType as exc:
+                raise InvalidHistoryError(f"the current or last good configuration is not priced: {exc}") from None
+            hourly = hourly.concat(hourly_prices(extras, self.cost_model))
+            cands = cands + extras
+        allowed = np.array(allowed_list, dtype=bool)
+        allowed &= ~self._dominated_by_failures(arrays, ctx)
+
+        train = [r for r in ctx.segment if r.succeeded and r.runtime_s]
+        if not train:
+            train = [r for r in history if r.succeeded and r.runtime_s]
+        if not train:
+            return self._all_failed(ctx, goals, arrays, allowed)
+        model = RuntimeModel(self.resources)
+        try:
+            model.fit(train)
+        except UnknownInstanceType as exc:
+            raise InvalidHistoryError(f"a run in the history uses an instance type the catalog lacks: {exc}") from None
+
+        trend = input_trend(train, lookahead=self.settings.drift_lookahead_runs)
+        est = model.predict(arrays, trend.projected_bytes)
+        z = self.settings.learning_z if ctx.phase in (Phase.LEARNING, Phase.RELEARNING) else self.settings.optimizing_z
+        check_est = model.predict(arrays, trend.lookahead_bytes) if trend.growing else est
+        sla_runtime = check_est.quantile(z)
+        startup = self.cost_model.pricing.startup_seconds
+        cost = hourly.total * (est.p50 + startup) / 3600.0
+
+        cur = keys[ctx.current.key()]
+        sla = goals.sla_seconds
+        at_risk = bool(sla and sla_runtime[cur] > sla)
+        if at_risk:
+            if trend.growing:
+                ctx.notes.append(
+                    f"input growing {trend.growth_per_run:.0%} per run: the current configuration would miss "
+                    f"the SLA within {self.settings.drift_lookahead_runs} runs, re-planning now"
+                )
+            else:
+                ctx.notes.append("the current configuration is predicted to miss the SLA: re-planning")
+        if ctx.phase is Phase.ROLLBACK:
+            good = keys[ctx.last_good.key()]
+            choices = {p: Choice(good, bool(not sla or sla_runtime[good] <= sla), True) for p in Preference}
+        else:
+            step = self._step_mask(arrays, cur, at_risk)
+            mask = allowed & step if (allowed & step).any() else allowed
+            if not mask.any():
+                raise NoCandidateError(
+                    "every candidate is excluded (outside the constraints or failed before); widen the constraints"
+                )
+            choices = choose(est.p50, est.p90, cost, goals, mask, sla_runtime)
+            choices = self._hysteresis(choices, cur, est, cost, goals, sla_runtime, allowed)
+        return self._prediction(ctx, goals, arrays, est, cost, choices, model.mode, trend.growing)
+
+    def _space(
+        self, constraints: Constraints, candidates: Sequence[ClusterConfig] | None
+    ) -> tuple[list[ClusterConfig], ConfigArrays, HourlyPrices]:
+        """The search space as arrays, cached: projects share constraints and the space rarely changes."""
+        if candidates is not None:
+            key: tuple = ("explicit", tuple(c.key() for c in candidates))
+        else:
+            key = ("constraints", constraints.model_dump_json())
+        hit = self._spaces.get(key)
+        if hit is not None:
+            self._spaces.move_to_end(key)
+            return hit
+        cands = list(candidates) if candidates is not None else enumerate_candidates(constraints, self.cost_model)
+        if not cands:
+            raise NoCandidateError("the search space is empty: offer at least one candidate configuration")
+        try:
+            arrays = self.resources.arrays(cands)
+        except UnknownInstanceType as exc:
+            raise NoCandidateError(f"{exc} (in the candidates)") from None
+        space = (cands, arrays, hourly_prices(cands, self.cost_model))
+        self._spaces[key] = space
+        if len(self._spaces) > SPACE_CACHE_SIZE:
+            self._spaces.popitem(last=False)
+        return space
+
+    # ------------------------------------------------------------------ rules
+    def _dominated_by_failures(self, arrays: ConfigArrays, ctx: _Context) -> np.ndarray:
+        """Candidates that are a known-bad config or have no more memory (total and per core) than one."""
+        out = np.zeros(len(arrays), dtype=bool)
+        if not ctx.bad:
+            return out
+        keys = [c.key() for c in arrays.configs]
+        total_mem = arrays.slots * arrays.mem_per_core_gib
+        for i, k in enumerate(keys):
+            if k in ctx.bad:
+                out[i] = True
+        for i in np.flatnonzero(out).tolist():
+            out |= (total_mem <= total_mem[i]) & (arrays.mem_per_core_gib <= arrays.mem_per_core_gib[i])
+        return out
+
+    def _step_mask(self, arrays: ConfigArrays, cur: int, at_risk: bool) -> np.ndarray:
+        ratio = arrays.slots / arrays.slots[cur]
+        lo = 1.0 / self.settings.max_step
+        hi = np.inf if at_risk else self.settings.max_step
+        return (ratio >= lo - 1e-9) & (ratio <= hi + 1e-9)
+
+    def _hysteresis(
+        self,
+        choices: dict[Preference, Choice],
+        cur: int,
+        est: RuntimeEstimate,
+        cost: np.ndarray,
+        goals: Goals,
+        sla_runtime: np.ndarray,
+        allowed: np.ndarray,
+    ) -> dict[Preference, Choice]:
+        """Keep the current configuration when a move promises less than `min_gain`."""
+        if not allowed[cur] or (goals.sla_seconds and sla_runtime[cur] > goals.sla_seconds):
+            return choices
+        cur_cost_ok = not goals.cost_target_usd or cost[cur] <= goals.cost_target_usd
+        out = {}
+        for pref, ch in choices.items():
+            if ch.index == cur or not ch.meets_sla or (ch.meets_cost_target and not cur_cost_ok):
+                out[pref] = ch
+                continue
+            new = float(objective(pref, est.p50[ch.index], cost[ch.index]))
+            old = float(objective(pref, est.p50[cur], cost[cur]))
+            if old > 0 and 1.0 - new / old < self.settings.min_gain:
+                out[pref] = Choice(cur, True, cur_cost_ok)
+            else:
+                out[pref] = ch
+        return out
+
+    # ------------------------------------------------------------------ answers
+    def _solution(
+        self,
+        pref: Preference,
+        ch: Choice,
+        arrays: ConfigArrays,
+        est: RuntimeEstimate,
+        reason: str,
+    ) -> Solution:
+        cfg = arrays.configs[ch.index]
+        p50 = float(est.p50[ch.index])
+        p90 = float(est.p90[ch.index])
+        low = p50 * float(np.exp(-Z90 * est.sigma[ch.index]))
+        cost = self.cost_model.predict(cfg, p50)
+        return Solution(
+            preference=pref,
+            config=cfg,
+            predicted_runtime_s=p50,
+            predicted_runtime_p90_s=p90,
+            cost=cost,
+            cost_low_usd=self.cost_model.predict(cfg, low).total_usd,
+            cost_high_usd=self.cost_model.predict(cfg, p90).total_usd,
+            meets_sla=ch.meets_sla,
+            meets_cost_target=ch.meets_cost_target,
+            reason=reason,
+        )
+
+    def _prediction(
+        self,
+        ctx: _Context,
+        goals: Goals,
+        arrays: ConfigArrays,
+        est: RuntimeEstimate,
+        cost: np.ndarray,
+        choices: dict[Preference, Choice],
+        mode: str,
+        growing: bool,
+    ) -> Prediction:
+        cur_key = ctx.current.key()
+        cur_idx = next(i for i, c in enumerate(arrays.configs) if c.key() == cur_key)
+        solutions = {}
+        warnings = []
+        for pref, ch in choices.items():
+            cfg = arrays.configs[ch.index]
+            if ctx.phase is Phase.ROLLBACK:
+                why = f"rollback to the last good configuration {cfg.describe()}"
+            elif ch.index == cur_idx:
+                why = f"keep {cfg.describe()}: no candidate is predicted to do better by {self.settings.min_gain:.0%}"
+            else:
+                delta = cost[ch.index] / cost[cur_idx] - 1.0
+                dt = est.p50[ch.index] / est.p50[cur_idx] - 1.0
+                why = f"{pref.value}: {cfg.describe()} predicted {est.p50[ch.index]:.0f}s ({dt:+.0%}), cost {delta:+.0%}"
+            if not ch.meets_sla:
+                why += f"; no candidate is predicted to meet the SLA of {goals.sla_seconds:.0f}s: fastest chosen"
+                warnings.append(f"{pref.value}: SLA {goals.sla_seconds:.0f}s cannot be met by any allowed candidate")
+            elif not ch.meets_cost_target:
+                why += "; the cost target cannot be met together with the SLA: the SLA wins"
+                warnings.append(f"{pref.value}: cost target {goals.cost_target_usd} cannot be met within the SLA")
+            solutions[pref] = self._solution(pref, ch, arrays, est, why)
+        chosen = solutions[goals.preference]
+        phase = ctx.phase
+        if phase is Phase.OPTIMIZING and chosen.config.key() == cur_key:
+            phase = Phase.STABLE
+        reason = "; ".join(
+            [*ctx.notes, f"{mode} model", chosen.reason] if ctx.notes else [f"{mode} model", chosen.reason]
+        )
+        return Prediction(
+            current=ctx.current, solutions=solutions, phase=phase, reason=reason, warnings=list(dict.fromkeys(warnings))
+        )
+
+    def _all_failed(self, ctx: _Context, goals: Goals, arrays: ConfigArrays, allowed: np.ndarray) -> Prediction:
+        """No run has succeeded yet: nothing to predict from, so step up memory within the step limit."""
+        cur = next(i for i, c in enumerate(arrays.configs) if c.key() == ctx.current.key())
+        mem = arrays.slots * arrays.mem_per_core_gib
+        ratio = arrays.slots / arrays.slots[cur]
+        mask = allowed & (mem > mem[cur]) & (ratio <= self.settings.max_step + 1e-9)
+        if not mask.any():
+            mask = allowed & (mem > mem[cur])
+        if not mask.any():
+            raise NoCandidateError(
+                "every run failed and no allowed candidate has more memory than the failed one; "
+                "fix the job or widen the constraints (max_workers, instance families)"
+            )
+        hourly = hourly_prices(arrays.configs, self.cost_model).total
+        i = int(np.argmin(np.where(mask, hourly, np.inf)))
+        guess = float(goals.sla_seconds or 3600.0)
+        est = RuntimeEstimate(p50=np.full(len(arrays), guess), p90=np.full(len(arrays), guess), sigma=np.zeros(len(arrays)))
+        cost = hourly * (guess + self.cost_model.pricing.startup_seconds) / 3600
+        ch = Choice(i, True, True)
+        ctx.notes.append("no successful run yet: more memory for the next run; runtimes are not predicted yet")
+        pred = self._prediction(ctx, goals, arrays, est, cost, {p: ch for p in Preference}, "no", False)
+        pred.warnings.append("no successful run yet: predicted runtimes are placeholders (the SLA or one hour)")
+        pred.phase = Phase.LEARNING
+        return pred
+

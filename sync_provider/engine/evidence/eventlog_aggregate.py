@@ -1,0 +1,675 @@
+"""Streaming aggregation of Spark listener events into a `Profile`.
+
+Speed comes from not decoding what is not used: every line starts with `{"Event":"<type>"` (Spark's JsonProtocol
+writes the type first), so the type is read with a bytes search and only the events that feed the profile are
+decoded with orjson. TaskEnd lines, the bulk of any log, are decoded without their "Accumulables" array (the
+same metrics again, as strings) when it can be cut out safely. Memory is bounded by stages, not tasks: task
+times go to a fixed-size sketch per running stage attempt, busy time to a coarse timeline array.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from array import array
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+
+from sync_provider.engine.evidence.profile import (
+    ClusterFacts,
+    ExecutorSample,
+    JobProfile,
+    Profile,
+    SqlExecution,
+    StageProfile,
+)
+from sync_provider.engine.evidence.sketch import TaskTimeSketch
+
+SQL_UI = "org.apache.spark.sql.execution.ui."
+EV_TASK_END = "SparkListenerTaskEnd"
+EV_DBC_META = "DBCEventLoggingListenerMetadata"
+DBX_TAG = "spark.databricks.clusterUsageTags."
+#: Events that carry nothing the profile uses: skipped without decoding.
+IGNORED_EVENTS = frozenset(
+    {
+        "SparkListenerTaskStart",
+        "SparkListenerTaskGettingResult",
+        "SparkListenerBlockManagerAdded",
+        "SparkListenerBlockManagerRemoved",
+        "SparkListenerBlockUpdated",
+        "SparkListenerUnpersistRDD",
+        "SparkListenerExecutorMetricsUpdate",
+        "SparkListenerStageExecutorMetrics",
+        "SparkListenerSpeculativeTaskSubmitted",
+        "SparkListenerUnschedulableTaskSetAdded",
+        "SparkListenerUnschedulableTaskSetRemoved",
+        "SparkListenerExecutorBlacklisted",
+        "SparkListenerExecutorUnblacklisted",
+        "SparkListenerExecutorExcluded",
+        "SparkListenerExecutorUnexcluded",
+        "SparkListenerExecutorBlacklistedForStage",
+        "SparkListenerExecutorExcludedForStage",
+        "SparkListenerNodeBlacklisted",
+        "SparkListenerNodeUnblacklisted",
+        "SparkListenerNodeExcluded",
+        "SparkListenerNodeUnexcluded",
+        "SparkListenerNodeBlacklistedForStage",
+        "SparkListenerNodeExcludedForStage",
+        "SparkListenerMiscellaneousProcessAdded",
+        "SparkListenerExecutorDecommission",
+        SQL_UI + "SparkListenerDriverAccumUpdates",
+        SQL_UI + "SparkListenerSQLAdaptiveSQLMetricUpdates",
+        "org.apache.spark.sql.execution.streaming.StreamingQueryListener$QueryProgressEvent",
+        "org.apache.spark.sql.streaming.StreamingQueryListener$QueryProgressEvent",
+        "org.apache.spark.sql.streaming.StreamingQueryListener$QueryStartedEvent",
+        "org.apache.spark.sql.streaming.StreamingQueryListener$QueryTerminatedEvent",
+        "org.apache.spark.sql.streaming.StreamingQueryListener$QueryIdleEvent",
+        "org.apache.spark.sql.execution.ui.SparkListenerEffectiveSQLConfUpdate",
+        "org.apache.spark.sql.execution.ui.PostQueryExecutionForSQLExecutionEnd",
+    }
+)
+BUSY_BIN_S = 0.1  # resolution of the "is any task running" timeline used for driver-only time
+MAX_BUSY_BINS = 4_000_000  # ~111 hours at 0.1 s; later tasks are clamped to the last bin
+MAX_WARNINGS = 50
+MAX_TAG_VALUE = 500
+_PREFIX = b'{"Event":"'
+_ACCUM = b'"Accumulables":['
+_AFTER_ACCUM = (b']},"Task Executor Metrics":', b']},"Task Metrics":', b']},"Task End Reason":')
+_PATHLIKE = re.compile(r"[\w./\\-]*[/\\]([\w.-]+)")
+_TMPNAME = re.compile(r"tmp[\w-]{4,}")
+_WSCG = re.compile(r"\s*\(\d+\)$")
+
+
+def _ms(value: Any) -> float:
+    return float(value or 0) / 1000.0
+
+
+def _ns(value: Any) -> float:
+    return float(value or 0) / 1e9
+
+
+def normalize_stage_name(name: str) -> str:
+    """A stage name as the code defines it: call site kept, run-specific paths and temp names dropped."""
+    name = _PATHLIKE.sub(r"\1", name or "")
+    return _TMPNAME.sub("tmp*", name).strip()
+
+
+def operator_name(node_name: str) -> str:
+    """'WholeStageCodegen (3)' -> 'WholeStageCodegen'; 'Scan parquet db.t' -> 'Scan parquet'."""
+    node_name = _WSCG.sub("", node_name.strip())
+    parts = node_name.split(" ")
+    if parts[0] in ("Scan", "PhotonScan") and len(parts) > 1:
+        return f"{parts[0]} {parts[1]}"
+    return parts[0]
+
+
+@dataclass
+class _Stage:
+    profile: StageProfile
+    sketch: TaskTimeSketch | None
+    first_launch_ms: float | None = None
+    last_finish_ms: float | None = None
+
+
+@dataclass
+class _Sql:
+    execution_id: int
+    description: str
+    start_ms: float | None
+    end_ms: float | None = None
+    operators: dict[str, int] = field(default_factory=dict)
+    photon_operators: int = 0
+
+
+class ProfileBuilder:
+    """Consumes raw event-log lines (bytes) one by one; `finish()` returns the Profile."""
+
+    def __init__(self) -> None:
+        self.profile = Profile()
+        self.lines = 0
+        self.decoded = 0
+        self.bad_lines = 0
+        self.first_bad_line: str | None = None
+        self.unknown_events: dict[str, int] = {}
+        self._stages: dict[tuple[int, int], _Stage] = {}
+        self._stage_meta: dict[int, dict[str, Any]] = {}
+        self._jobs: dict[int, JobProfile] = {}
+        self._sql: dict[int, _Sql] = {}
+        self._executors: dict[str, int] = {}  # live executor id -> cores
+        self._exec_samples: list[ExecutorSample] = []
+        self._max_cores = 0
+        self._cores_seen: dict[int, int] = {}  # executor size -> how many executors had it
+        self._driver_tasks = 0
+        self._origin_ms: float | None = None
+        self._last_ms: float = 0.0
+        self._busy = array("i")
+        self._orphan_tasks = 0
+        self._orphan_stages: set[tuple[int, int]] = set()
+        self._seen_app_start = False
+        self._seen_app_end = False
+        self._props: dict[str, str] = {}
+        self._warnings: list[str] = []
+        self._warnings_dropped = 0
+        self.handlers = {
+            "SparkListenerLogStart": self._log_start,
+            EV_DBC_META: self._dbc_meta,
+            "SparkListenerApplicationStart": self._app_start,
+            "SparkListenerApplicationEnd": self._app_end,
+            "SparkListenerEnvironmentUpdate": self._env_update,
+            "SparkListenerResourceProfileAdded": self._resource_profile,
+            "SparkListenerExecutorAdded": self._executor_added,
+            "SparkListenerExecutorRemoved": self._executor_removed,
+            "SparkListenerJobStart": self._job_start,
+            "SparkListenerJobEnd": self._job_end,
+            "SparkListenerStageSubmitted": self._stage_submitted,
+            "SparkListenerStageCompleted": self._stage_completed,
+            EV_TASK_END: self._task_end,
+            SQL_UI + "SparkListenerSQLExecutionStart": self._sql_start,
+            SQL_UI + "SparkListenerSQLAdaptiveExecutionUpdate": self._sql_update,
+            SQL_UI + "SparkListenerSQLExecutionEnd": self._sql_end,
+        }
+
+    # ------------------------------------------------------------------ input
+    def warn(self, message: str) -> None:
+        if len(self._warnings) < MAX_WARNINGS:
+            if message not in self._warnings:
+                self._warnings.append(message)
+        else:
+            self._warnings_dropped += 1
+
+    def feed(self, line: bytes) -> None:
+        """Take one line of the log; decode it only if its event type feeds the profile."""
+        self.lines += 1
+        if line.startswith(_PREFIX):
+            end = line.find(b'"', 10)
+            etype = line[10:end].decode("utf-8", "replace")
+            if etype in IGNORED_EVENTS:
+                return
+            handler = self.handlers.get(etype)
+            if handler is None:
+                self.unknown_events[etype] = self.unknown_events.get(etype, 0) + 1
+                return
+            event = self._decode_task_end(line) if etype == EV_TASK_END else self._decode(line)
+            if event is not None:
+                handler(event)
+            return
+        stripped = line.strip()
+        if not stripped:
+            return
+        event = self._decode(stripped)
+        if event is None:
+            return
+        etype = event.get("Event") if isinstance(event, dict) else None
+        if not isinstance(etype, str):
+            self._bad(stripped)
+            return
+        handler = self.handlers.get(etype)
+        if handler is not None:
+            handler(event)
+        elif etype not in IGNORED_EVENTS:
+            self.unknown_events[etype] = self.unknown_events.get(etype, 0) + 1
+
+    def _bad(self, line: bytes) -> None:
+        self.bad_lines += 1
+        if self.first_bad_line is None:
+            self.first_bad_line = line[:80].decode("utf-8", "replace")
+
+    def _decode(self, line: bytes) -> dict | None:
+        try:
+            event = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            self._bad(line)
+            return None
+        self.decoded += 1
+        if not isinstance(event, dict):
+            self._bad(line)
+            return None
+        return event
+
+    def _decode_task_end(self, line: bytes) -> dict | None:
+        """Decode a TaskEnd without its Task Info accumulables when they can be cut out unambiguously."""
+        start = line.find(_ACCUM)
+        if start > 0:
+            for marker in _AFTER_ACCUM:
+                stop = line.find(marker, start)
+                if stop > 0:
+                    try:
+                        event = orjson.loads(line[: start + len(_ACCUM)] + line[stop:])
+                        self.decoded += 1
+                        return event
+                    except orjson.JSONDecodeError:
+                        break  # an accumulable contained the marker: decode the whole line
+        return self._decode(line)
+
+    # ------------------------------------------------------------------ time
+    def _rel(self, ms: Any) -> float | None:
+        if ms is None or self._origin_ms is None:
+            return None
+        return (float(ms) - self._origin_ms) / 1000.0
+
+    def _saw_time(self, ms: Any) -> None:
+        if ms:
+            ms = float(ms)
+            if self._origin_ms is None:
+                self._origin_ms = ms
+            if ms > self._last_ms:
+                self._last_ms = ms
+
+    def _mark_busy(self, launch_ms: float, finish_ms: float) -> None:
+        if self._origin_ms is None or finish_ms <= launch_ms:
+            return
+        a = max(0, int((launch_ms - self._origin_ms) / 1000.0 / BUSY_BIN_S))
+        b = max(a + 1, int((finish_ms - self._origin_ms) / 1000.0 / BUSY_BIN_S + 0.999999))
+        a, b = min(a, MAX_BUSY_BINS - 1), min(b, MAX_BUSY_BINS)
+        if b >= len(self._busy):
+            self._busy.extend([0] * (b + 1 - len(self._busy) + 1024))
+        self._busy[a] += 1
+        self._busy[b] -= 1
+
+    # ------------------------------------------------------------------ events
+    def _log_start(self, ev: dict) -> None:
+        self.profile.spark_version = self.profile.spark_version or ev.get("Spark Version")
+
+    def _dbc_meta(self, ev: dict) -> None:
+        self.profile.spark_version = self.profile.spark_version or ev.get("Spark Version")
+        ctx = ev.get("SparkContext Id")
+        if ctx is not None and not self.profile.cluster.spark_context_id:
+            self.profile.cluster.spark_context_id = str(ctx)
+
+    def _app_start(self, ev: dict) -> None:
+        self._seen_app_start = True
+        ts = ev.get("Timestamp")
+        if ts:
+            self._origin_ms = float(ts) if self._origin_ms is None else min(self._origin_ms, float(ts))
+            self._saw_time(ts)
+        self.profile.start_time_ms = int(ts) if ts else None
+        self.profile.app_name = ev.get("App Name") or self.profile.app_name
+        self.profile.app_id = ev.get("App ID") or self.profile.app_id
+
+    def _app_end(self, ev: dict) -> None:
+        self._seen_app_end = True
+        ts = ev.get("Timestamp")
+        self._saw_time(ts)
+        self.profile.end_time_ms = int(ts) if ts else None
+
+    def _env_update(self, ev: dict) -> None:
+        props = ev.get("Spark Properties")
+        if isinstance(props, list):  # very old logs wrote [[key, value], ...]
+            props = {p[0]: p[1] for p in props if isinstance(p, list) and len(p) == 2}
+        if isinstance(props, dict):
+            self._props.update({k: str(v) for k, v in props.items() if isinstance(k, str)})
+
+    def _resource_profile(self, ev: dict) -> None:
+        if ev.get("Resource Profile Id", 0) != 0:
+            return
+        req = ev.get("Executor Resource Requests") or {}
+        cores = (req.get("cores") or {}).get("Amount")
+        memory = (req.get("memory") or {}).get("Amount")
+        facts = self.profile.cluster
+        if cores and not facts.executor_cores:
+            facts.executor_cores = int(cores)
+        if memory and not facts.executor_memory_mb:
+            facts.executor_memory_mb = int(memory)
+
+    def _executor_added(self, ev: dict) -> None:
+        ts = ev.get("Timestamp")
+        self._saw_time(ts)
+        exec_id = str(ev.get("Executor ID"))
+        if exec_id == "driver":
+            return
+        info = ev.get("Executor Info") or {}
+        cores = int(info.get("Total Cores") or 0)
+        self._executors[exec_id] = cores
+        if cores:
+            self._cores_seen[cores] = self._cores_seen.get(cores, 0) + 1
+        self._max_cores = max(self._max_cores, sum(self._executors.values()))
+        self._sample_executors(ts)
+
+    def _executor_removed(self, ev: dict) -> None:
+        ts = ev.get("Timestamp")
+        self._saw_time(ts)
+        if self._executors.pop(str(ev.get("Executor ID")), None) is not None:
+            self._sample_executors(ts)
+
+    def _sample_executors(self, ts: Any) -> None:
+        count = len(self._executors)
+        self.profile.max_executors = max(self.profile.max_executors, count)
+        t = self._rel(ts) or 0.0
+        samples = self._exec_samples
+        if samples and abs(samples[-1].time_s - t) < 1e-3:
+            samples[-1].executors = count
+        elif not samples or samples[-1].executors != count:
+            samples.append(ExecutorSample(time_s=max(t, 0.0), executors=count))
+
+    def _job_start(self, ev: dict) -> None:
+        ts = ev.get("Submission Time")
+        self._saw_time(ts)
+        job_id = int(ev.get("Job ID", -1))
+        props = ev.get("Properties") or {}
+        sql_id = props.get("spark.sql.execution.id") if isinstance(props, dict) else None
+        stage_ids = [int(s) for s in ev.get("Stage IDs") or []]
+        for info in ev.get("Stage Infos") or []:
+            sid = int(info.get("Stage ID", -1))
+            meta = self._stage_meta.setdefault(sid, {"jobs": []})
+            meta["jobs"].append(job_id)
+            meta.setdefault("name", info.get("Stage Name") or "")
+            meta.setdefault("parents", [int(p) for p in info.get("Parent IDs") or []])
+            meta.setdefault("tasks", int(info.get("Number of Tasks") or 0))
+        self._jobs[job_id] = JobProfile(
+            job_id=job_id,
+            stage_ids=stage_ids,
+            submitted_s=self._rel(ts),
+            sql_execution_id=int(sql_id) if sql_id not in (None, "") else None,
+        )
+
+    def _job_end(self, ev: dict) -> None:
+        ts = ev.get("Completion Time")
+        self._saw_time(ts)
+        job = self._jobs.get(int(ev.get("Job ID", -1)))
+        if job is None:
+            self.warn("a JobEnd names a job that never started: a rolled part of the log may be missing")
+            return
+        job.completed_s = self._rel(ts)
+        result = ev.get("Job Result") or {}
+        job.succeeded = result.get("Result") == "JobSucceeded"
+
+    def _stage(self, info: dict) -> _Stage:
+        sid = int(info.get("Stage ID", -1))
+        attempt = int(info.get("Stage Attempt ID", info.get("Attempt ID", 0)) or 0)
+        key = (sid, attempt)
+        stage = self._stages.get(key)
+        if stage is None:
+            meta = self._stage_meta.get(sid, {})
+            prof = StageProfile(
+                stage_id=sid,
+                attempt_id=attempt,
+                name=info.get("Stage Name") or meta.get("name", ""),
+                job_ids=list(meta.get("jobs", [])),
+                parent_ids=[int(p) for p in info.get("Parent IDs") or meta.get("parents", [])],
+                num_tasks=int(info.get("Number of Tasks") or meta.get("tasks", 0)),
+            )
+            stage = _Stage(prof, TaskTimeSketch(seed=sid * 131 + attempt))
+            self._stages[key] = stage
+        return stage
+
+    def _stage_submitted(self, ev: dict) -> None:
+        info = ev.get("Stage Info") or {}
+        stage = self._stage(info)
+        ts = info.get("Submission Time")
+        self._saw_time(ts)
+        if ts:
+            stage.profile.submitted_s = self._rel(ts)
+
+    def _stage_completed(self, ev: dict) -> None:
+        info = ev.get("Stage Info") or {}
+        stage = self._stage(info)
+        prof = stage.profile
+        sub, done = info.get("Submission Time"), info.get("Completion Time")
+        self._saw_time(done)
+        if sub and prof.submitted_s is None:
+            prof.submitted_s = self._rel(sub)
+        if done:
+            prof.completed_s = self._rel(done)
+        if sub and done:
+            prof.duration_s = max(0.0, (float(done) - float(sub)) / 1000.0)
+        if info.get("Failure Reason"):
+            prof.failure_reason = str(info["Failure Reason"])[:500]
+        self._finalize_stage(stage)
+
+    def _finalize_stage(self, stage: _Stage) -> None:
+        sketch = stage.sketch
+        if sketch is None:
+            return
+        prof = stage.profile
+        prof.task_duration = sketch.quantiles()
+        median = prof.task_duration.p50
+        prof.skew = prof.task_duration.max / median if median > 0 else 1.0
+        sketch.release()
+        stage.sketch = None
+
+    def _task_end(self, ev: dict) -> None:
+        sid = int(ev.get("Stage ID", -1))
+        attempt = int(ev.get("Stage Attempt ID", 0) or 0)
+        stage = self._stages.get((sid, attempt))
+        if stage is None:
+            self._orphan_tasks += 1
+            self._orphan_stages.add((sid, attempt))
+            stage = self._stage({"Stage ID": sid, "Stage Attempt ID": attempt})
+        prof = stage.profile
+        self.profile.num_tasks += 1
+        info = ev.get("Task Info") or {}
+        launch, finish = info.get("Launch Time") or 0, info.get("Finish Time") or 0
+        reason = (ev.get("Task End Reason") or {}).get("Reason", "Success")
+        if info.get("Speculative"):
+            prof.speculative_tasks += 1
+        if reason == "Success" and not info.get("Failed"):
+            prof.completed_tasks += 1
+        elif reason == "TaskKilled" or info.get("Killed"):
+            prof.killed_tasks += 1
+        else:
+            prof.failed_tasks += 1
+        if str(info.get("Executor ID")) == "driver":
+            self._driver_tasks += 1
+        if launch and finish and finish >= launch:
+            self._saw_time(finish)
+            duration = (finish - launch) / 1000.0
+            prof.task_duration_sum_s += duration
+            if stage.sketch is not None:
+                stage.sketch.add(duration)
+            else:  # a straggler reported after its stage completed: keep the max exact
+                prof.task_duration.max = max(prof.task_duration.max, duration)
+            self._mark_busy(float(launch), float(finish))
+        m = ev.get("Task Metrics")
+        if not m:
+            return
+        prof.executor_run_time_s += _ms(m.get("Executor Run Time"))
+        prof.executor_cpu_time_s += _ns(m.get("Executor CPU Time"))
+        prof.executor_deserialize_time_s += _ms(m.get("Executor Deserialize Time"))
+        prof.jvm_gc_time_s += _ms(m.get("JVM GC Time"))
+        prof.result_serialization_time_s += _ms(m.get("Result Serialization Time"))
+        prof.memory_spilled_bytes += int(m.get("Memory Bytes Spilled") or 0)
+        prof.disk_spilled_bytes += int(m.get("Disk Bytes Spilled") or 0)
+        peak = int(m.get("Peak Execution Memory") or 0)
+        if peak > prof.peak_execution_memory_max_bytes:
+            prof.peak_execution_memory_max_bytes = peak
+        inp = m.get("Input Metrics")
+        if inp:
+            prof.input_bytes += int(inp.get("Bytes Read") or 0)
+            prof.input_records += int(inp.get("Records Read") or 0)
+        out = m.get("Output Metrics")
+        if out:
+            prof.output_bytes += int(out.get("Bytes Written") or 0)
+        sr = m.get("Shuffle Read Metrics")
+        if sr:
+            remote = int(sr.get("Remote Bytes Read") or 0)
+            prof.shuffle_remote_read_bytes += remote
+            prof.shuffle_read_bytes += remote + int(sr.get("Local Bytes Read") or 0)
+            prof.shuffle_fetch_wait_s += _ms(sr.get("Fetch Wait Time"))
+        sw = m.get("Shuffle Write Metrics")
+        if sw:
+            prof.shuffle_write_bytes += int(sw.get("Shuffle Bytes Written") or 0)
+            prof.shuffle_write_time_s += _ns(sw.get("Shuffle Write Time"))
+
+    def _plan_operators(self, sql: _Sql, plan: Any) -> None:
+        ops: dict[str, int] = {}
+        photon = 0
+        stack = [plan] if isinstance(plan, dict) else []
+        while stack:
+            node = stack.pop()
+            name = operator_name(str(node.get("nodeName") or ""))
+            if name:
+                if name.startswith("Photon"):
+                    photon += 1
+                else:
+                    ops[name] = ops.get(name, 0) + 1
+            stack.extend(c for c in node.get("children") or [] if isinstance(c, dict))
+        sql.operators, sql.photon_operators = ops, photon
+
+    def _sql_start(self, ev: dict) -> None:
+        ts = ev.get("time")
+        self._saw_time(ts)
+        eid = int(ev.get("executionId", -1))
+        sql = _Sql(execution_id=eid, description=str(ev.get("description") or "")[:200], start_ms=ts)
+        self._plan_operators(sql, ev.get("sparkPlanInfo"))
+        self._sql[eid] = sql
+
+    def _sql_update(self, ev: dict) -> None:
+        sql = self._sql.get(int(ev.get("executionId", -1)))
+        if sql is not None:  # the adaptive plan replaces the initial one: count the final operators
+            self._plan_operators(sql, ev.get("sparkPlanInfo"))
+
+    def _sql_end(self, ev: dict) -> None:
+        ts = ev.get("time")
+        self._saw_time(ts)
+        sql = self._sql.get(int(ev.get("executionId", -1)))
+        if sql is not None:
+            sql.end_ms = ts
+
+    # ------------------------------------------------------------------ result
+    def finish(self) -> Profile:
+        """Fold what was streamed into the Profile and record what looked wrong."""
+        p = self.profile
+        self._apply_properties()
+        if not self._seen_app_start:
+            self.warn("no ApplicationStart event: the first part of the log may be missing; times are approximate")
+        if p.start_time_ms is None and self._origin_ms is not None:
+            p.start_time_ms = int(self._origin_ms)
+        if not self._seen_app_end:
+            self.warn(
+                "no ApplicationEnd event: the log is incomplete (still being written, or the driver died); "
+                "duration runs to the last event seen"
+            )
+            if self._last_ms:
+                p.end_time_ms = int(self._last_ms)
+        if p.start_time_ms is not None and p.end_time_ms is not None:
+            p.duration_s = max(0.0, (p.end_time_ms - p.start_time_ms) / 1000.0)
+        if self._orphan_tasks:
+            self.warn(
+                f"{self._orphan_tasks} task(s) ended in {len(self._orphan_stages)} stage attempt(s) never submitted "
+                "in this log: a rolled part of the log may be missing"
+            )
+        if self.bad_lines:
+            self.warn(f"{self.bad_lines} line(s) were not valid JSON and were skipped (first: {self.first_bad_line!r})")
+        if self.unknown_events:
+            names = ", ".join(sorted(self.unknown_events)[:10])
+            self.warn(f"{sum(self.unknown_events.values())} event(s) of unknown types were ignored: {names}")
+        stages = sorted(self._stages.values(), key=lambda s: (s.profile.stage_id, s.profile.attempt_id))
+        for stage in stages:
+            self._finalize_stage(stage)
+            self._add_totals(stage.profile)
+        p.stages = [s.profile for s in stages]
+        p.num_stages = len({s.profile.stage_id for s in stages})
+        p.jobs = sorted(self._jobs.values(), key=lambda j: j.job_id)
+        p.num_jobs = len(p.jobs)
+        if p.max_executors == 0 and self._driver_tasks:
+            p.max_executors = 1  # local mode: the driver ran the tasks
+        p.executors_over_time = self._exec_samples
+        p.sql_executions = [
+            SqlExecution(
+                execution_id=s.execution_id,
+                description=s.description,
+                duration_s=(s.end_ms - s.start_ms) / 1000.0 if s.end_ms and s.start_ms else None,
+                operators=s.operators,
+                photon_operators=s.photon_operators,
+            )
+            for s in sorted(self._sql.values(), key=lambda s: s.execution_id)
+        ]
+        p.driver_only_s = self._driver_only()
+        p.structure_fingerprint = structure_fingerprint(p)
+        if self._max_cores:
+            p.cluster.total_cores = self._max_cores
+        if self._cores_seen:  # what executors really had beats what was requested
+            p.cluster.executor_cores = max(self._cores_seen, key=self._cores_seen.__getitem__)
+        if p.cluster.num_workers is None and p.max_executors:
+            p.cluster.num_workers = p.max_executors
+        if self._warnings_dropped:
+            self._warnings.append(f"... and {self._warnings_dropped} more warning(s)")
+        p.warnings = self._warnings
+        return p
+
+    def _add_totals(self, s: StageProfile) -> None:
+        p = self.profile
+        p.executor_run_time_s += s.executor_run_time_s
+        p.executor_cpu_time_s += s.executor_cpu_time_s
+        p.jvm_gc_time_s += s.jvm_gc_time_s
+        p.input_bytes += s.input_bytes
+        p.output_bytes += s.output_bytes
+        p.shuffle_read_bytes += s.shuffle_read_bytes
+        p.shuffle_write_bytes += s.shuffle_write_bytes
+        p.memory_spilled_bytes += s.memory_spilled_bytes
+        p.disk_spilled_bytes += s.disk_spilled_bytes
+
+    def _driver_only(self) -> float:
+        """Seconds between application start and end during which no task was running."""
+        p = self.profile
+        if not p.duration_s or self._origin_ms is None or p.start_time_ms is None:
+            return 0.0
+        first = max(0, int((p.start_time_ms - self._origin_ms) / 1000.0 / BUSY_BIN_S))
+        last = min(MAX_BUSY_BINS, int(((p.end_time_ms or 0) - self._origin_ms) / 1000.0 / BUSY_BIN_S))
+        running = np.cumsum(np.frombuffer(self._busy, dtype=np.int32)) if len(self._busy) else np.zeros(0)
+        window = running[first : min(last, len(running))]
+        idle = int(np.count_nonzero(window <= 0)) + max(0, last - max(first, len(running)))
+        return min(p.duration_s, idle * BUSY_BIN_S)
+
+    def _apply_properties(self) -> None:
+        props, facts, p = self._props, self.profile.cluster, self.profile
+        if not props:
+            return
+        p.app_name = p.app_name or props.get("spark.app.name")
+        p.app_id = p.app_id or props.get("spark.app.id")
+        tags = {k[len(DBX_TAG) :]: v[:MAX_TAG_VALUE] for k, v in props.items() if k.startswith(DBX_TAG)}
+        facts.tags = tags
+        facts.cluster_id = tags.get("clusterId") or facts.cluster_id
+        facts.spark_context_id = facts.spark_context_id or props.get("spark.databricks.sparkContextId")
+        facts.node_type_id = tags.get("clusterNodeType") or facts.node_type_id
+        facts.driver_node_type_id = tags.get("driverNodeType") or facts.driver_node_type_id
+        facts.databricks_runtime = tags.get("effectiveSparkVersion") or tags.get("sparkVersion")
+        facts.cloud_provider = tags.get("cloudProvider")
+        workers = tags.get("clusterTargetWorkers") or tags.get("clusterWorkers")
+        if workers and workers.isdigit():
+            facts.num_workers = int(workers)
+        elif props.get("spark.executor.instances", "").isdigit():
+            facts.num_workers = int(props["spark.executor.instances"])
+        if props.get("spark.executor.cores", "").isdigit():
+            facts.executor_cores = int(props["spark.executor.cores"])
+        mem = _memory_mb(props.get("spark.executor.memory"))
+        if mem:
+            facts.executor_memory_mb = mem
+        engine = (tags.get("runtimeEngine") or "").upper()
+        if engine:
+            facts.photon = engine == "PHOTON"
+        elif "photon" in (facts.databricks_runtime or "").lower():
+            facts.photon = True
+        elif props.get("spark.databricks.photon.enabled") is not None:
+            facts.photon = props["spark.databricks.photon.enabled"].lower() == "true"
+
+
+_MEM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)b?\s*$", re.IGNORECASE)
+
+
+def _memory_mb(value: str | None) -> int | None:
+    """Spark's memory strings ('4g', '4096m', '512k') in MiB; a bare number is MiB, as Spark reads it."""
+    if not value:
+        return None
+    m = _MEM.match(value)
+    if not m:
+        return None
+    number, unit = float(m.group(1)), m.group(2).lower()
+    factor = {"k": 1 / 1024, "": 1, "m": 1, "g": 1024, "t": 1024 * 1024}[unit]
+    return int(number * factor)
+
+
+def structure_fingerprint(profile: Profile) -> str:
+    """A stable hash of the job's code shape: the set of stage call sites (normalised stage names).
+
+    It changes when the code changes (a new or moved call site, a new action) and not with data size (task
+    counts, stage ids and repeated identical stages are left out, so more partitions or another loop over
+    more dates do not change it). Adaptive re-planning that adds stages with new call sites can change it.
+    """
+    names = sorted({normalize_stage_name(s.name) for s in profile.stages if s.name})
+    if not names:
+        return ""
+    return hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]

@@ -1,0 +1,66 @@
+"""Scoring episodes against the oracle: the figures `backtest` and `bench/` print.
+
+- single shot: among episodes the oracle can improve (its cost at least `IMPROVABLE` below the start's), the
+  share whose first recommended run succeeded within the SLA at a lower expected cost than the start; the
+  median cost change of that run and of the oracle, and the ratio of the two savings.
+- closed loop after K runs: the share of episodes whose configuration at run K is expected to meet the SLA at
+  a cost within 10% (5%) of the oracle's for that run.
+- SLA violations: share of the policy's runs (every run after the start) that failed or missed the SLA;
+  failed runs: how many of them failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from statistics import median
+from typing import Any
+
+from sync_provider.engine.offline.episodes import Episode
+
+IMPROVABLE = 0.03
+CHECKPOINTS = (3, 5, 10)
+
+
+def _meets(ep: Episode, k: int) -> bool:
+    rt = ep.expected_runtimes[k]
+    return rt is not None and (ep.sla_seconds is None or rt <= ep.sla_seconds * 1.0001)
+
+
+def summarize(episodes: Sequence[Episode], checkpoints: Iterable[int] = CHECKPOINTS) -> dict[str, Any]:
+    """Metrics of one policy's episodes."""
+    out: dict[str, Any] = {"episodes": len(episodes)}
+    improvable = [e for e in episodes if len(e.runs) > 1 and e.oracle_costs[1] < e.expected_costs[0] * (1 - IMPROVABLE)]
+    wins, changes, oracle_changes = 0, [], []
+    for e in improvable:
+        first = e.runs[1]
+        ok = first.runtime_s is not None and (e.sla_seconds is None or first.runtime_s <= e.sla_seconds)
+        if ok and e.expected_costs[1] < e.expected_costs[0]:
+            wins += 1
+        changes.append(e.expected_costs[1] / e.expected_costs[0] - 1.0)
+        oracle_changes.append(e.oracle_costs[1] / e.expected_costs[0] - 1.0)
+    med, omed = (median(changes), median(oracle_changes)) if changes else (None, None)
+    out["single_shot"] = {
+        "improvable_episodes": len(improvable),
+        "cheaper_within_sla": wins / len(improvable) if improvable else None,
+        "median_cost_change": med,
+        "oracle_median_cost_change": omed,
+        "saving_vs_oracle": (med / omed) if med is not None and omed else None,
+    }
+    closed = {}
+    for k in checkpoints:
+        eps = [e for e in episodes if len(e.runs) > k]
+        if not eps:
+            continue
+        w10 = sum(1 for e in eps if _meets(e, k) and e.expected_costs[k] <= e.oracle_costs[k] * 1.10)
+        w5 = sum(1 for e in eps if _meets(e, k) and e.expected_costs[k] <= e.oracle_costs[k] * 1.05)
+        closed[f"after_{k}"] = {"within_10pct": w10 / len(eps), "within_5pct": w5 / len(eps)}
+    out["closed_loop"] = closed
+    runs = [(e, r) for e in episodes for r in e.runs[1:]]
+    bad = sum(
+        1 for e, r in runs if r.runtime_s is None or (e.sla_seconds is not None and r.runtime_s > e.sla_seconds)
+    )
+    failed = sum(1 for _, r in runs if r.runtime_s is None)
+    out["sla_violation_rate"] = bad / len(runs) if runs else None
+    out["failed_runs"] = failed
+    out["runs"] = len(runs)
+    return out

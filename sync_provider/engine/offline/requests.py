@@ -1,0 +1,227 @@
+"""`sync-cli recommend`: batched, self-contained recommendation requests (JSONL in, JSONL out).
+
+Each request carries everything: goal, search space, prices, cost model and history (DESIGN.md has the
+contract). A bad request is answered `{"id", "error"}` and never stops the batch.
+
+Pricing in offline requests: `prices` rows extend or override the built-in catalog (unknown types need vcpus
+and memory_gib). `cost_model.driver` (default true) bills the driver node; `cost_model.startup_seconds` (default
+0: the measured runtime is the billed time) adds paid start-up; DBUs are billed at `cost_model.dbu_usd` when
+given, at list price when the driver is billed, and not at all with `driver: false` and no `dbu_usd`, which
+makes the cost exactly runtime hours x hourly_usd x num_workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from sync_provider.engine.errors import EngineError, InvalidRequestError
+from sync_provider.engine.evidence.catalog import Catalog, UnknownInstanceType
+from sync_provider.engine.evidence.cost import CostModel, PricingSettings
+from sync_provider.engine.models import ClusterConfig, Constraints, Goals, Preference, RunObservation
+from sync_provider.engine.recommend import recommend
+
+RESPONSE_FIELDS = (
+    "id",
+    "instance_type",
+    "num_workers",
+    "photon",
+    "spot",
+    "predicted_runtime_s",
+    "predicted_runtime_p90_s",
+    "predicted_cost_usd",
+    "phase",
+    "reason",
+)
+
+
+def _obj(req: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    val = req.get(key, default)
+    if val is not None and not isinstance(val, type(default) if default is not None else (dict, list)):
+        raise InvalidRequestError(f"'{key}' must be a JSON {type(default).__name__ if default is not None else 'object'}")
+    return val
+
+
+def build_cost_model(req: Mapping[str, Any]) -> CostModel:
+    """Catalog (built-in + `prices`) and pricing settings (`cost_model`) of one request."""
+    prices = _obj(req, "prices", [])
+    spec = _obj(req, "cost_model", {})
+    driver = bool(spec.get("driver", True))
+    dbu_usd = spec.get("dbu_usd")
+    rows = []
+    for i, row in enumerate(prices):
+        if not isinstance(row, dict) or not row.get("instance_type"):
+            raise InvalidRequestError(f"prices[{i}] must be an object with an 'instance_type'")
+        rows.append(row)
+    catalog = Catalog.default()
+    try:
+        if rows:
+            catalog = catalog.with_overrides(
+                [{**r, "dbu_per_hour": r.get("dbu_per_hour", 0.0)} if r["instance_type"] not in catalog else r for r in rows]
+            )
+        if not driver and dbu_usd is None:
+            catalog = catalog.with_overrides([{"instance_type": n, "dbu_per_hour": 0.0} for n in catalog.names()])
+        pricing = PricingSettings(
+            include_driver=driver,
+            dbu_usd=dbu_usd if dbu_usd else None,
+            startup_seconds=float(spec.get("startup_seconds", 0.0)),
+        )
+    except (ValueError, ValidationError) as exc:
+        raise InvalidRequestError(f"invalid prices or cost_model: {exc}") from None
+    return CostModel(catalog, pricing)
+
+
+def _config(d: Mapping[str, Any], where: str) -> ClusterConfig:
+    if not isinstance(d, dict):
+        raise InvalidRequestError(f"{where} must be an object")
+    try:
+        return ClusterConfig(
+            instance_type=d["instance_type"],
+            num_workers=int(d["num_workers"]),
+            photon=bool(d.get("photon", False)),
+            spot=bool(d.get("spot", False)),
+            driver_instance_type=d.get("driver_instance_type"),
+        )
+    except KeyError as exc:
+        raise InvalidRequestError(f"{where} lacks {exc.args[0]!r}") from None
+    except (ValidationError, ValueError, TypeError) as exc:
+        raise InvalidRequestError(f"{where} is invalid: {exc}") from None
+
+
+def build_space(req: Mapping[str, Any], cost_model: CostModel) -> list[ClusterConfig] | Constraints:
+    """Explicit candidates, or a range that enumerates them; none given = the whole catalog, 1-64 workers."""
+    space = _obj(req, "space", {})
+    if "candidates" in space:
+        cands = [_config(c, f"space.candidates[{i}]") for i, c in enumerate(space["candidates"] or [])]
+        if not cands:
+            raise InvalidRequestError("space.candidates is empty: offer at least one configuration")
+        missing = sorted({c.instance_type for c in cands if c.instance_type not in cost_model.catalog})
+        if missing:
+            raise InvalidRequestError(
+                f"candidates use instance types without prices: {missing}; add them to 'prices' "
+                "(instance_type, vcpus, memory_gib, hourly_usd, dbu_per_hour)"
+            )
+        return cands
+    types = space.get("instance_types")
+    lo, hi = int(space.get("min_workers", 1)), int(space.get("max_workers", 64))
+    if lo < 0 or hi < lo:
+        raise InvalidRequestError(f"space workers range [{lo}, {hi}] is empty; need 0 <= min_workers <= max_workers")
+    if types is not None:
+        missing = sorted(t for t in types if t not in cost_model.catalog)
+        if missing:
+            raise InvalidRequestError(f"space.instance_types {missing} have no prices; add them to 'prices'")
+        photon = [bool(x) for x in space.get("photon", [False])]
+        spot = [bool(x) for x in space.get("spot", [False])]
+        return [
+            ClusterConfig(instance_type=t, num_workers=n, photon=p, spot=s)
+            for t in types
+            for n in range(lo, hi + 1)
+            for p in dict.fromkeys(photon)
+            for s in dict.fromkeys(spot)
+        ]
+    try:
+        return Constraints(min_workers=lo, max_workers=hi, photon_allowed=True in space.get("photon", [False]))
+    except ValidationError as exc:
+        raise InvalidRequestError(f"invalid space: {exc}") from None
+
+
+def build_history(req: Mapping[str, Any]) -> list[RunObservation]:
+    """Runs of the request; an `eventlog` path is parsed into a profile (profile replay instead of black box)."""
+    runs = _obj(req, "history", [])
+    out = []
+    for i, h in enumerate(runs):
+        cfg = _config(h, f"history[{i}]")
+        succeeded = bool(h.get("succeeded", True))
+        runtime = h.get("runtime_s")
+        if runtime is not None and (not isinstance(runtime, int | float) or runtime <= 0):
+            raise InvalidRequestError(f"history[{i}].runtime_s must be a positive number of seconds, got {runtime!r}")
+        if succeeded and runtime is None:
+            raise InvalidRequestError(f"history[{i}] succeeded but has no runtime_s")
+        profile = None
+        if h.get("eventlog"):
+            profile = _parse_eventlog(str(h["eventlog"]), i)
+        try:
+            out.append(
+                RunObservation(
+                    config=cfg,
+                    runtime_s=runtime,
+                    succeeded=succeeded,
+                    input_bytes=h.get("input_bytes"),
+                    profile=profile,
+                    run_id=str(h.get("run_id", i)),
+                )
+            )
+        except ValidationError as exc:
+            raise InvalidRequestError(f"history[{i}] is invalid: {exc.errors()[0]['msg']}") from None
+    if not out:
+        raise InvalidRequestError("history is empty: give at least one finished run (config and runtime_s)")
+    return out
+
+
+def _parse_eventlog(path: str, i: int):
+    try:
+        from sync_provider.engine.evidence.eventlog import parse_eventlog
+    except ImportError:  # pragma: no cover - the parser ships with the package
+        raise InvalidRequestError("event-log parsing is not available in this installation") from None
+    try:
+        return parse_eventlog(path)
+    except Exception as exc:  # noqa: BLE001 - any parser failure becomes this line's error
+        raise InvalidRequestError(f"history[{i}].eventlog {path!r} could not be parsed: {exc}") from None
+
+
+def answer(req: Any) -> dict[str, Any]:
+    """The response to one request (or its error line); never raises for bad input."""
+    rid = req.get("id") if isinstance(req, dict) else None
+    try:
+        if not isinstance(req, dict):
+            raise InvalidRequestError("a request must be a JSON object")
+        goal = _obj(req, "goal", {})
+        try:
+            goals = Goals(
+                sla_seconds=goal.get("sla_seconds"),
+                cost_target_usd=goal.get("cost_target_usd"),
+                preference=Preference(goal.get("preference", "economy")),
+            )
+        except (ValidationError, ValueError) as exc:
+            raise InvalidRequestError(f"invalid goal: {exc}") from None
+        cost_model = build_cost_model(req)
+        space = build_space(req, cost_model)
+        history = build_history(req)
+        if isinstance(space, Constraints):
+            pred = recommend(history, goals, space, cost_model)
+        else:
+            pred = recommend(history, goals, Constraints(), cost_model, candidates=space)
+        sol = pred.for_preference(goals.preference)
+        return {
+            "id": rid,
+            "instance_type": sol.config.instance_type,
+            "num_workers": sol.config.num_workers,
+            "photon": sol.config.photon,
+            "spot": sol.config.spot,
+            "predicted_runtime_s": round(sol.predicted_runtime_s, 3),
+            "predicted_runtime_p90_s": round(sol.predicted_runtime_p90_s, 3),
+            "predicted_cost_usd": round(sol.cost.total_usd, 6),
+            "phase": pred.phase.value,
+            "reason": sol.reason if sol.meets_sla else f"{sol.reason} (SLA cannot be met)",
+            "meets_sla": sol.meets_sla,
+        }
+    except (EngineError, UnknownInstanceType) as exc:
+        return {"id": rid, "error": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - one bad request must never stop the batch
+        return {"id": rid, "error": f"internal error on this request ({type(exc).__name__}: {exc}); please report it"}
+
+
+def recommend_lines(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """One response per non-blank input line, in order; unparsable JSON becomes an error line."""
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            req = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            yield {"id": None, "error": f"line {n} is not valid JSON: {exc}"}
+            continue
+        yield answer(req)

@@ -1,0 +1,131 @@
+"""The runtime model the optimizer asks: base model (profile replay or black-box scaling) + learned correction.
+
+`RuntimeModel.fit(runs)` takes the successful runs of one code structure (the controller drops runs from before
+a code change); `predict(arrays, input_bytes)` returns p50/p90 runtimes for every candidate at the expected
+input size. With at least one profiled run the base is the replay of the newest profiles; otherwise it is the
+black-box scaling law. Recent runs weigh more, and much more when the input is growing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from sync_provider.engine.models import RunObservation
+from sync_provider.engine.prediction.blackbox import ScalingModel
+from sync_provider.engine.prediction.correction import Correction
+from sync_provider.engine.prediction.replay import StageWork, replay
+from sync_provider.engine.prediction.resources import ConfigArrays, ResourceTable
+
+Z90 = 1.2816
+#: Runs (newest first) the correction learns from; older runs add little and cost latency.
+MAX_RUNS = 60
+#: Profiles replayed and averaged (newest first): averaging damps the noise of any one run.
+MAX_REFERENCES = 3
+#: Spread of the base model far from any observed run (log scale), per mode.
+BASE_SPREAD = {"profile": 0.10, "blackbox": 0.22}
+#: Spot workers: interruptions cost a little time on average and add variance.
+SPOT_SLOWDOWN = 1.03
+SPOT_EXTRA_SPREAD = 0.05
+
+
+@dataclass(frozen=True)
+class RuntimeEstimate:
+    """Runtimes (seconds) for each candidate: median, 90th percentile and the log-scale spread behind them."""
+
+    p50: np.ndarray
+    p90: np.ndarray
+    sigma: np.ndarray
+
+    def quantile(self, z: float) -> np.ndarray:
+        """Runtime at `z` standard deviations (log scale) above the median."""
+        return self.p50 * np.exp(z * self.sigma)
+
+
+def recency_weights(n: int, half_life: float) -> np.ndarray:
+    """Weights for n runs, oldest first: the newest weighs 1, one half-life older weighs 0.5."""
+    age = np.arange(n - 1, -1, -1, dtype=float)
+    return 0.5 ** (age / half_life)
+
+
+def input_growing(inputs: Sequence[float | None]) -> bool:
+    """True when the recent inputs vary enough that old runs describe a different job size."""
+    vals = np.array([v for v in inputs[-6:] if v], dtype=float)
+    return len(vals) >= 3 and float(np.std(vals) / np.mean(vals)) > 0.1
+
+
+class RuntimeModel:
+    """Predicts runtimes of candidate configurations for one job from its recent successful runs."""
+
+    def __init__(self, resources: ResourceTable):
+        self.resources = resources
+        self.mode: Literal["profile", "blackbox"] = "blackbox"
+        self.reference_input: float | None = None
+        self._refs: list[tuple[StageWork, ConfigArrays, float, float | None, float]] = []
+        self._scaling: ScalingModel | None = None
+        self._correction: Correction | None = None
+        self.runs: list[RunObservation] = []
+
+    def fit(self, runs: Sequence[RunObservation]) -> RuntimeModel:
+        """Fit on successful runs (oldest first). Raises ValueError when there is none."""
+        runs = [r for r in runs if r.succeeded and r.runtime_s][-MAX_RUNS:]
+        if not runs:
+            raise ValueError("no successful run with a runtime to learn from")
+        self.runs = runs
+        inputs = [float(r.input_bytes) if r.input_bytes else None for r in runs]
+        self.reference_input = next((v for v in reversed(inputs) if v), None)
+        half_life = 3.0 if input_growing(inputs) else 10.0
+        weights = recency_weights(len(runs), half_life)
+        arrays = self.resources.arrays([r.config for r in runs])
+        runtimes = np.array([r.runtime_s for r in runs], dtype=float)
+        scales = np.array([self._scale(v) for v in inputs])
+
+        profiled = [(i, r) for i, r in enumerate(runs) if r.profile is not None and r.profile.stages]
+        self._refs = []
+        for i, r in profiled[-MAX_REFERENCES:]:
+            self._refs.append((StageWork.from_profile(r.profile), arrays.take([i]), r.runtime_s, inputs[i], weights[i]))
+        if self._refs:
+            self.mode = "profile"
+            base = self._base_log(arrays, scales)
+        else:
+            self.mode = "blackbox"
+            self._scaling = ScalingModel.fit(arrays, runtimes, scales, weights)
+            base = np.log(self._scaling.predict(arrays, scales))
+        base = base + np.log(np.where(arrays.spot, SPOT_SLOWDOWN, 1.0))
+        residuals = np.log(runtimes) - base
+        self._correction = Correction.fit(arrays, scales, residuals, weights, base_spread=BASE_SPREAD[self.mode])
+        return self
+
+    def _scale(self, input_bytes: float | None) -> float:
+        if not input_bytes or not self.reference_input:
+            return 1.0
+        return float(input_bytes) / self.reference_input
+
+    def _base_log(self, arrays: ConfigArrays, data_scale: float | np.ndarray) -> np.ndarray:
+        if self.mode == "blackbox":
+            assert self._scaling is not None
+            return np.log(self._scaling.predict(arrays, data_scale))
+        data_scale = np.asarray(data_scale, dtype=float)
+        total = np.zeros(len(arrays))
+        wsum = 0.0
+        for work, ref, runtime, ref_input, w in self._refs:
+            # Scales are relative to the newest input; each reference replays from its own input size.
+            rel = self.reference_input / ref_input if self.reference_input and ref_input else 1.0
+            scale = data_scale * rel
+            total += w * np.log(replay(work, ref, arrays, observed_runtime_s=runtime, data_scale=scale))
+            wsum += w
+        return total / wsum
+
+    def predict(self, arrays: ConfigArrays, input_bytes: float | None = None) -> RuntimeEstimate:
+        """p50/p90 runtimes of `arrays` when the job reads `input_bytes` (None: as much as the newest run)."""
+        if self._correction is None:
+            raise RuntimeError("RuntimeModel.predict called before fit")
+        scale = self._scale(input_bytes)
+        log_base = self._base_log(arrays, scale) + np.log(np.where(arrays.spot, SPOT_SLOWDOWN, 1.0))
+        corr, spread = self._correction.apply(arrays, scale)
+        sigma = np.sqrt(spread**2 + np.where(arrays.spot, SPOT_EXTRA_SPREAD**2, 0.0))
+        p50 = np.exp(log_base + corr)
+        return RuntimeEstimate(p50=p50, p90=p50 * np.exp(Z90 * sigma), sigma=sigma)

@@ -1,0 +1,184 @@
+"""What-if replay of one run's profile on other cluster configurations (Sparklens-style, per component).
+
+Each stage's task time is split into CPU, GC, shuffle and I/O; each part is scaled by what the candidate offers
+per task slot (core speed, memory per core, network and disk per core, Photon on the CPU share of operators it
+accelerates), spill is re-estimated from the memory a task needs against what a slot of the candidate has, and
+the stage is laid out on the candidate's slots in waves, never shorter than its longest task. Driver-only time
+stays serial. The sum is calibrated so that replaying the run on its own configuration gives its real runtime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sync_provider.engine.evidence.profile import Profile
+from sync_provider.engine.prediction.resources import EXECUTION_MEMORY_FRACTION, S3_MBPS_PER_TASK, ConfigArrays
+
+GIB = 2**30
+#: Physical operators Photon runs natively (the CPU part of stages made of them speeds up).
+PHOTON_OPERATORS = (
+    "scan", "filter", "project", "hashaggregate", "aggregate", "sort", "broadcasthashjoin", "shuffledhashjoin",
+    "sortmergejoin", "exchange", "union", "window", "expand", "columnartorow", "localtablescan", "photon",
+)  # fmt: skip
+#: Speed-up of Photon on the CPU time of the operators it accelerates (public TPC-DS figures: 2-4x).
+PHOTON_CPU_SPEEDUP = 2.7
+#: Default accelerable share when the profile carries no SQL operators (RDD jobs gain little).
+PHOTON_DEFAULT_SHARE = 0.3
+#: Even in Photon-supported operators part of the CPU time (serialisation, UDFs, JVM glue) is not accelerated.
+PHOTON_OPERATOR_COVERAGE = 0.75
+
+
+def photon_share(profile: Profile) -> float:
+    """Share of the job's CPU work that Photon can accelerate, from the SQL operators in the profile."""
+    total = accel = 0
+    for ex in profile.sql_executions:
+        for name, count in ex.operators.items():
+            total += count
+            low = name.lower().replace(" ", "")
+            if any(op in low for op in PHOTON_OPERATORS):
+                accel += count
+        accel += ex.photon_operators
+        total += ex.photon_operators
+    if total == 0:
+        return PHOTON_DEFAULT_SHARE
+    return float(min(1.0, accel / total)) * PHOTON_OPERATOR_COVERAGE
+
+
+def photon_cpu_factor(share: float, photon: np.ndarray | bool) -> np.ndarray:
+    """Multiplier on CPU time for running with (True) or without (False) Photon."""
+    return np.where(photon, (1.0 - share) + share / PHOTON_CPU_SPEEDUP, 1.0)
+
+
+@dataclass(frozen=True)
+class StageWork:
+    """The per-stage work of a profile as arrays (seconds summed over tasks, bytes per task)."""
+
+    tasks: np.ndarray
+    cpu: np.ndarray
+    gc: np.ndarray
+    fetch: np.ndarray
+    write: np.ndarray
+    io: np.ndarray
+    spill_s: np.ndarray
+    max_over_mean: np.ndarray
+    mem_need_gib: np.ndarray
+    spill_bytes_per_task: np.ndarray
+    scales_with_input: np.ndarray
+    driver_only_s: float
+    app_s: float
+    photon_share: float
+
+    @classmethod
+    def from_profile(cls, profile: Profile) -> StageWork:
+        stages = [s for s in profile.stages if (s.num_tasks or s.completed_tasks) > 0]
+        n = len(stages)
+        tasks = np.array([max(s.completed_tasks, s.num_tasks, 1) for s in stages], dtype=float)
+        run = np.array([max(s.executor_run_time_s, s.task_duration_sum_s, 1e-6) for s in stages], dtype=float)
+        cpu = np.minimum(np.array([s.executor_cpu_time_s for s in stages], dtype=float), run)
+        gc = np.minimum(np.array([s.jvm_gc_time_s for s in stages], dtype=float), run - cpu)
+        fetch = np.minimum(np.array([s.shuffle_fetch_wait_s for s in stages], dtype=float), run - cpu - gc)
+        write = np.minimum(np.array([s.shuffle_write_time_s for s in stages], dtype=float), run - cpu - gc - fetch)
+        rest = np.maximum(run - cpu - gc - fetch - write, 0.0)
+        disk_spill = np.array([s.disk_spilled_bytes for s in stages], dtype=float)
+        mem_spill = np.array([s.memory_spilled_bytes for s in stages], dtype=float)
+        # Spill time already inside `rest`: written and read back once at ~200 MB/s per slot.
+        spill_s = np.minimum(rest, 2 * disk_spill / (200e6))
+        io = rest - spill_s
+        mean = np.array([max(s.task_duration.mean, 1e-9) for s in stages], dtype=float)
+        mx = np.array([max(s.task_duration.max, s.task_duration.mean) for s in stages], dtype=float)
+        max_over_mean = np.clip(np.where(mean > 1e-6, mx / mean, 1.0), 1.0, 50.0)
+        peak = np.array([s.peak_execution_memory_max_bytes for s in stages], dtype=float)
+        mem_need = (peak + mem_spill / tasks) / GIB
+        total_app = profile.duration_s or 0.0
+        return cls(
+            tasks=tasks,
+            cpu=cpu,
+            gc=gc,
+            fetch=fetch,
+            write=write,
+            io=io,
+            spill_s=spill_s,
+            max_over_mean=max_over_mean if n else np.zeros(0),
+            mem_need_gib=mem_need,
+            spill_bytes_per_task=disk_spill / tasks,
+            scales_with_input=np.array([s.input_bytes > 0 for s in stages], dtype=bool),
+            driver_only_s=float(max(profile.driver_only_s, 0.0)),
+            app_s=float(total_app),
+            photon_share=photon_share(profile),
+        )
+
+
+def _stage_times(
+    work: StageWork, ref: ConfigArrays, cand: ConfigArrays, data_scale: float | np.ndarray
+) -> np.ndarray:
+    """Wall time of every stage on every candidate: shape (stages, candidates)."""
+    ref_speed = ref.speed[0] / photon_cpu_factor(work.photon_share, ref.photon[0])
+    cand_speed = cand.speed / photon_cpu_factor(work.photon_share, cand.photon)
+    f_cpu = ref_speed / cand_speed
+    f_gc = (ref.speed[0] / cand.speed) * np.sqrt(ref.mem_per_core_gib[0] / cand.mem_per_core_gib)
+    # Shuffle fetch: the remote share (1 - 1/nodes) crosses the network, the rest is read from local disk.
+    remote_ref = 1.0 - 1.0 / max(ref.workers[0], 1.0)
+    remote = 1.0 - 1.0 / np.maximum(cand.workers, 1.0)
+    per_byte_ref = remote_ref / ref.net_per_core_mbps[0] + (1 - remote_ref) / ref.disk_per_core_mbps[0]
+    f_fetch = (remote / cand.net_per_core_mbps + (1 - remote) / cand.disk_per_core_mbps) / per_byte_ref
+    f_write = ref.disk_per_core_mbps[0] / cand.disk_per_core_mbps
+    # Input and output go to S3: per task, the node's network share or one connection's limit, whichever is less.
+    f_io = min(S3_MBPS_PER_TASK, ref.net_per_core_mbps[0]) / np.minimum(S3_MBPS_PER_TASK, cand.net_per_core_mbps)
+
+    ds = np.broadcast_to(np.asarray(data_scale, dtype=float), (len(cand),))[None, :]
+    grows = work.scales_with_input[:, None]
+    tasks = np.where(grows, np.ceil(work.tasks[:, None] * ds), work.tasks[:, None])
+    per_task_scale = np.where(grows, 1.0, ds)
+    # Per task, seconds, on the candidate (stages x candidates).
+    base = (
+        np.outer(work.cpu, f_cpu)
+        + np.outer(work.gc, f_gc)
+        + np.outer(work.fetch, f_fetch)
+        + np.outer(work.write, f_write)
+        + np.outer(work.io, f_io)
+    ) / work.tasks[:, None]
+    # Spill: a task needs mem_need; a slot of the candidate has mem_per_core * fraction.
+    slot_mem = cand.mem_per_core_gib * EXECUTION_MEMORY_FRACTION
+    ref_slot_mem = ref.mem_per_core_gib[0] * EXECUTION_MEMORY_FRACTION
+    need = work.mem_need_gib[:, None] * per_task_scale
+    ref_short = np.maximum(work.mem_need_gib - ref_slot_mem, 1e-9)[:, None]
+    short = np.maximum(need - slot_mem[None, :], 0.0)
+    ref_spill_per_task = work.spill_s / work.tasks
+    spill_rate = np.where(ref_spill_per_task[:, None] > 0, ref_spill_per_task[:, None] / ref_short, 0.0)
+    # Where the reference did not spill, price the candidate's shortfall at disk speed (write + read back).
+    fresh = 2 * short * GIB / (cand.disk_per_core_mbps[None, :] * 1e6)
+    spill = np.where(spill_rate > 0, spill_rate * short * (ref.disk_per_core_mbps[0] / cand.disk_per_core_mbps), fresh)
+    per_task = base * per_task_scale + spill
+    slots = cand.slots[None, :]
+    waves = np.ceil(tasks / slots)
+    packed = tasks * per_task / np.minimum(slots, tasks)
+    layout = 0.5 * waves * per_task + 0.5 * packed
+    longest = per_task * work.max_over_mean[:, None]
+    return np.maximum(layout, longest)
+
+
+def replay(
+    work: StageWork,
+    ref: ConfigArrays,
+    cand: ConfigArrays,
+    *,
+    observed_runtime_s: float,
+    data_scale: float | np.ndarray = 1.0,
+) -> np.ndarray:
+    """Predicted runtime of the profiled run on each candidate, calibrated to the run's own runtime.
+
+    `ref` holds the one configuration the profile ran on; `observed_runtime_s` is that run's wall time;
+    `data_scale` (scalar or one per candidate) is the input size relative to the profiled run's. The gap
+    between it and the Spark application time (cluster start-up, library installs) is kept as a fixed overhead.
+    """
+    if len(work.tasks) == 0:
+        return np.full(len(cand), observed_runtime_s)
+    own = _stage_times(work, ref, ref, 1.0).sum()
+    parallel = _stage_times(work, ref, cand, data_scale).sum(axis=0)
+    app = work.app_s if work.app_s > 0 else observed_runtime_s
+    overhead = max(observed_runtime_s - app, 0.0)
+    stage_app = max(app - work.driver_only_s, 1e-3)
+    calib = stage_app / max(own, 1e-6)
+    return overhead + work.driver_only_s + calib * parallel

@@ -1,0 +1,94 @@
+"""Engine creation and programmatic schema migration (Alembic, shipped inside the package).
+
+Several Airflow workers may open the store at once on a fresh database: the upgrade runs under a lock
+(PostgreSQL advisory lock; SQLite's write lock) so exactly one of them creates the schema.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+VERSION_TABLE = "sync_alembic_version"
+_PG_LOCK_KEY = 0x53594E43  # "SYNC"
+_migrated: set[str] = set()
+_migrate_lock = threading.Lock()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine tuned for the store: SQLite serialises writers (BEGIN IMMEDIATE, 30 s busy wait, WAL);
+    PostgreSQL gets pre-pinged pooled connections."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True, future=True)
+    database = u.database or ""
+    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    if in_memory:
+        kwargs["poolclass"] = StaticPool
+    else:
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # pragma: no cover - exercised by every SQLite test
+        dbapi_conn.isolation_level = None  # let SQLAlchemy's begin event decide how transactions start
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        if not in_memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # pragma: no cover - exercised by every SQLite test
+        # Take the write lock up front: two writers can never both read version N and then both write N+1.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def alembic_config(connection: Any | None = None, url: str | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "the store ships at least one migration"
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest revision (once per engine URL and process)."""
+    key = engine.url.render_as_string(hide_password=False)
+    with _migrate_lock:
+        if key in _migrated and engine.url.database not in (None, "", ":memory:"):
+            return
+        head = head_revision()
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+            ctx = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+            if ctx.get_current_revision() != head:
+                command.upgrade(alembic_config(conn), "head")
+        _migrated.add(key)

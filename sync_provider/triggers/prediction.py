@@ -1,0 +1,141 @@
+"""SyncPredictionTrigger: the deferrable half of SyncPredictionSensor, run by Airflow's triggerer.
+
+Polls the Databricks run with the provider's async hook (`a_get_run`); once the run has terminated it looks at the
+cluster log destination (boto3 / the DBFS REST API are blocking, so each look runs in a worker thread) until the
+event log's rolled parts are all there and unchanged between two looks. It yields exactly one event:
+`success`, `timeout` (its own deadline, so the sensor can end with a clear message and soft-fail) or `error`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from sync_provider.triggers.delivery import DeliveryCheck, check_delivery, run_facts
+
+
+class SyncPredictionTrigger(BaseTrigger):
+    """Wait, without holding a worker slot, for a run's end and its event log's complete delivery.
+
+    :param run_id: the Databricks run id.
+    :param databricks_conn_id: Databricks connection for jobs/runs/get (and DBFS listing).
+    :param deadline: epoch seconds after which the trigger yields a `timeout` event.
+    :param log_destination: s3://... or dbfs:/...; None: the run's own cluster_log_conf (no wait when neither).
+    :param wait_for_eventlog: False: only wait for the run to terminate.
+    """
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        databricks_conn_id: str,
+        deadline: float,
+        poll_interval: float = 60.0,
+        task_key: str | None = None,
+        log_destination: str | None = None,
+        wait_for_eventlog: bool = True,
+        aws_conn_id: str | None = None,
+        aws_endpoint_url: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.run_id = str(run_id)
+        self.databricks_conn_id = databricks_conn_id
+        self.deadline = float(deadline)
+        self.poll_interval = float(poll_interval)
+        self.task_key = task_key
+        self.log_destination = log_destination
+        self.wait_for_eventlog = wait_for_eventlog
+        self.aws_conn_id = aws_conn_id
+        self.aws_endpoint_url = aws_endpoint_url
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "run_id": self.run_id,
+                "databricks_conn_id": self.databricks_conn_id,
+                "deadline": self.deadline,
+                "poll_interval": self.poll_interval,
+                "task_key": self.task_key,
+                "log_destination": self.log_destination,
+                "wait_for_eventlog": self.wait_for_eventlog,
+                "aws_conn_id": self.aws_conn_id,
+                "aws_endpoint_url": self.aws_endpoint_url,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow.providers.databricks.hooks.databricks import DatabricksHook
+
+        hook = DatabricksHook(self.databricks_conn_id, caller=type(self).__name__)
+        previous: DeliveryCheck | None = None
+        reader: Any = None
+        last = "waiting for the run to terminate"
+        try:
+            async with hook:
+                while True:
+                    run = await hook.a_get_run(int(self.run_id) if self.run_id.isdigit() else self.run_id)
+                    facts = run_facts(run, task_key=self.task_key)
+                    if facts.terminated:
+                        destination = self.log_destination or facts.log_destination
+                        if not self.wait_for_eventlog or not destination or not facts.cluster_id:
+                            yield self._event("success", facts, None, "run terminated; no event log to wait for")
+                            return
+                        if reader is None:
+                            reader = await asyncio.to_thread(self._reader, destination)
+                        check = await asyncio.to_thread(check_delivery, destination, facts.cluster_id, reader=reader)
+                        if check.stable_since(previous):
+                            yield self._event("success", facts, check, f"event log delivered: {check.detail}")
+                            return
+                        if not facts.succeeded and check.directory is None:
+                            yield self._event("success", facts, check, "the run failed and delivered no event log")
+                            return
+                        previous, last = check, check.detail
+                    else:
+                        last = f"run {self.run_id} is {facts.life_cycle_state or 'pending'}"
+                    self.log.info("%s; next look in %.0f s", last, self.poll_interval)
+                    if time.time() + self.poll_interval > self.deadline:
+                        yield TriggerEvent(
+                            {"status": "timeout", "run_id": self.run_id, "message": last, "check": _json(previous)}
+                        )
+                        return
+                    await asyncio.sleep(self.poll_interval)
+        except Exception as exc:  # the sensor turns this into one clear message (and soft-fails)
+            yield TriggerEvent(
+                {"status": "error", "run_id": self.run_id, "message": f"{type(exc).__name__}: {exc}", "check": None}
+            )
+
+    def _reader(self, destination: str) -> Any:
+        """The blocking log reader, built in a thread (connection lookups and boto3 setup block)."""
+        from sync_provider.engine.evidence.eventlog import reader_for
+
+        if destination.startswith("s3://"):
+            from sync_provider.hooks.databricks_api import s3_client
+
+            return reader_for(destination, s3_client=s3_client(self.aws_conn_id, endpoint_url=self.aws_endpoint_url))
+        from airflow.providers.databricks.hooks.databricks import DatabricksHook
+
+        from sync_provider.hooks.databricks_api import databricks_api
+
+        return reader_for(destination, databricks_api=databricks_api(DatabricksHook(self.databricks_conn_id)))
+
+    def _event(self, status: str, facts: Any, check: DeliveryCheck | None, message: str) -> TriggerEvent:
+        return TriggerEvent(
+            {
+                "status": status,
+                "run_id": self.run_id,
+                "message": message,
+                "succeeded": facts.succeeded,
+                "result_state": facts.result_state,
+                "event_log": check.directory if check else None,
+                "check": _json(check),
+            }
+        )
+
+
+def _json(check: DeliveryCheck | None) -> dict[str, Any] | None:
+    return check.to_json() if check else None

@@ -1,0 +1,179 @@
+"""The controller's rules on small deterministic histories."""
+
+from __future__ import annotations
+
+import pytest
+
+from sync_provider.engine import InvalidHistoryError, NoCandidateError, recommend
+from sync_provider.engine.decision.controller import ControllerSettings
+from sync_provider.engine.evidence.cost import CostModel
+from sync_provider.engine.models import ClusterConfig, Constraints, Goals, Phase, Preference, RunObservation
+from sync_provider.engine.prediction.synthetic import make_profile
+
+CM = CostModel()
+M5 = Constraints(instance_families=["m5"], photon_allowed=False)
+
+
+def cfg(n: int, t: str = "m5.xlarge") -> ClusterConfig:
+    return ClusterConfig(instance_type=t, num_workers=n)
+
+
+def truth(n: int, vcpus: int = 4, input_scale: float = 1.0) -> float:
+    """A job with 60 s of serial time and 40,000 core-seconds of parallel work."""
+    return 60 + 40000 * input_scale / (n * vcpus)
+
+
+def run(n: int, runtime: float | None = None, *, ok: bool = True, input_bytes: int | None = None, profile=None):
+    return RunObservation(
+        config=cfg(n),
+        runtime_s=(runtime if runtime is not None else truth(n)) if ok else None,
+        succeeded=ok,
+        input_bytes=input_bytes,
+        profile=profile,
+    )
+
+
+def economy(pred):
+    return pred.for_preference(Preference.ECONOMY)
+
+
+def test_step_limit_at_most_halves_the_workers_per_run():
+    history = [run(32), run(32), run(32)]
+    pred = recommend(history, Goals(sla_seconds=5000), M5, CM)
+    sol = economy(pred)
+    assert sol.config.num_workers < 32
+    assert sol.config.num_workers >= 16
+    # Without the step limit the same history goes further down.
+    free = recommend(history, Goals(sla_seconds=5000), M5, CM, settings=ControllerSettings(max_step=100))
+    assert economy(free).config.num_workers < 16
+
+
+def test_rollback_after_a_failed_run_of_a_changed_configuration():
+    history = [run(16), run(16), run(8, ok=False)]
+    pred = recommend(history, Goals(sla_seconds=2000), M5, CM)
+    assert pred.phase is Phase.ROLLBACK
+    assert all(s.config == cfg(16) for s in pred.solutions.values())
+    assert "back to the last good" in pred.reason
+
+
+def test_rollback_after_an_sla_breach_of_a_changed_configuration():
+    history = [run(16), run(16), run(8, runtime=2500)]
+    pred = recommend(history, Goals(sla_seconds=2000), M5, CM)
+    assert pred.phase is Phase.ROLLBACK
+    assert economy(pred).config == cfg(16)
+
+
+def test_a_failed_configuration_is_never_retried_blindly():
+    history = [run(16), run(16), run(8, ok=False), run(16)]
+    pred = recommend(history, Goals(sla_seconds=4000), M5, CM)
+    assert pred.phase is not Phase.ROLLBACK
+    for sol in pred.solutions.values():
+        # Nothing with no more memory than the failed 8 x m5.xlarge.
+        assert sol.config.num_workers > 8
+
+
+def test_hysteresis_keeps_the_current_config_for_a_small_gain():
+    # 10 workers meet the SLA; 9 would save ~2% at most: not worth a change.
+    history = [run(10), run(10), run(10), run(9), run(10)]
+    sla = truth(9) * 1.02
+    pred = recommend(history, Goals(sla_seconds=sla), M5, CM, settings=ControllerSettings(min_gain=0.15))
+    assert economy(pred).config == cfg(10)
+    assert pred.phase is Phase.STABLE
+    assert "keep" in economy(pred).reason
+
+
+def test_converges_and_then_stays_put():
+    config = cfg(32)
+    history: list[RunObservation] = []
+    seen = []
+    for _ in range(10):
+        history.append(run(config.num_workers))
+        pred = recommend(history, Goals(sla_seconds=1500), M5, CM)
+        config = economy(pred).config
+        seen.append(config.num_workers)
+    assert seen[-1] == seen[-2] == seen[-3], seen
+    assert truth(seen[-1]) <= 1500
+    assert pred.phase is Phase.STABLE
+
+
+def test_input_growth_replans_before_the_sla_breaks():
+    gib = 2**30
+    # Runtime grows with the input, 15% per run; the SLA is still met by the last run.
+    history = [
+        run(8, runtime=truth(8, input_scale=1.15**i), input_bytes=int(100 * gib * 1.15**i)) for i in range(5)
+    ]
+    sla = truth(8, input_scale=1.15**4) * 1.15
+    assert history[-1].runtime_s < sla
+    pred = recommend(history, Goals(sla_seconds=sla), M5, CM)
+    sol = economy(pred)
+    assert sol.config.num_workers > 8
+    assert "input growing" in pred.reason
+
+
+def test_flat_input_does_not_replan():
+    gib = 2**30
+    history = [run(8, input_bytes=100 * gib + i) for i in range(5)]
+    pred = recommend(history, Goals(sla_seconds=truth(8) * 1.15), M5, CM)
+    assert "input growing" not in pred.reason
+    assert economy(pred).config.num_workers <= 8
+
+
+def test_code_change_starts_relearning():
+    old = make_profile(slots=32, fingerprint="v1")
+    new = make_profile(slots=32, fingerprint="v2", stages=9)
+    history = [run(8, profile=old) for _ in range(4)] + [run(8, runtime=new.duration_s + 60, profile=new)]
+    pred = recommend(history, Goals(sla_seconds=5000), M5, CM)
+    assert pred.phase is Phase.RELEARNING
+    assert "structure changed" in pred.reason
+    # Two runs of the new code later, the controller is optimizing again.
+    history += [run(8, runtime=new.duration_s + 60, profile=new) for _ in range(3)]
+    assert recommend(history, Goals(sla_seconds=5000), M5, CM).phase in (Phase.OPTIMIZING, Phase.STABLE)
+
+
+def test_unmeetable_sla_answers_the_fastest_candidate_flagged():
+    pred = recommend([run(8)], Goals(sla_seconds=1), M5, CM)
+    for sol in pred.solutions.values():
+        assert sol.meets_sla is False
+    assert pred.warnings
+    fastest = economy(pred)
+    # The step limit is lifted while the SLA is at risk: the fastest allowed is far bigger than now.
+    assert fastest.config.num_workers > 16
+
+
+def test_contradictory_goals_keep_the_sla_and_flag_the_cost_target():
+    pred = recommend([run(8), run(8), run(8)], Goals(sla_seconds=2000, cost_target_usd=0.0001), M5, CM)
+    sol = economy(pred)
+    assert sol.meets_sla and not sol.meets_cost_target
+    assert any("cost target" in w for w in pred.warnings)
+
+
+def test_one_solution_per_preference_with_bands():
+    pred = recommend([run(16), run(16), run(16)], Goals(sla_seconds=3000), M5, CM)
+    assert set(pred.solutions) == set(Preference)
+    for sol in pred.solutions.values():
+        assert sol.predicted_runtime_p90_s >= sol.predicted_runtime_s
+        assert sol.cost_low_usd <= sol.cost.total_usd <= sol.cost_high_usd
+    perf, eco = pred.for_preference("performance"), economy(pred)
+    assert perf.predicted_runtime_s <= eco.predicted_runtime_s
+    assert eco.cost.total_usd <= perf.cost.total_usd
+
+
+def test_bad_input_raises_clear_errors():
+    with pytest.raises(InvalidHistoryError, match="history is empty"):
+        recommend([], Goals(), M5, CM)
+    with pytest.raises(InvalidHistoryError, match="no positive runtime"):
+        recommend([RunObservation(config=cfg(4), runtime_s=None, succeeded=True)], Goals(), M5, CM)
+    with pytest.raises(InvalidHistoryError, match="catalog"):
+        recommend([RunObservation(config=cfg(4, "x9.huge"), runtime_s=10)], Goals(), M5, CM)
+    with pytest.raises(NoCandidateError, match="widen the constraints"):
+        recommend([run(4)], Goals(), Constraints(instance_families=["nope"]), CM)
+    with pytest.raises(ValueError):
+        RunObservation(config=cfg(4), runtime_s=-3)
+
+
+def test_every_run_failed_asks_for_more_memory():
+    pred = recommend([run(4, ok=False)], Goals(sla_seconds=1000), M5, CM)
+    new = economy(pred).config
+    node, old = CM.catalog.get(new.instance_type), CM.catalog.get("m5.xlarge")
+    assert new.num_workers * node.memory_gib > 4 * old.memory_gib
+    assert pred.warnings

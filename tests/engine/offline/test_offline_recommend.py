@@ -1,0 +1,89 @@
+"""The `recommend` JSONL contract: field names, order, cost formula, error lines that never stop the batch."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from sync_provider.engine.offline.requests import RESPONSE_FIELDS, answer, recommend_lines
+
+
+def request(rid="a", **over):
+    req = {
+        "id": rid,
+        "goal": {"sla_seconds": 1500, "preference": "economy"},
+        "space": {"instance_types": ["m5.xlarge", "r5.xlarge"], "min_workers": 1, "max_workers": 32},
+        "cost_model": {"driver": False},
+        "history": [{"instance_type": "m5.xlarge", "num_workers": 16, "photon": False, "spot": False,
+                     "runtime_s": 600, "succeeded": True, "input_bytes": 10**10}],
+    }  # fmt: skip
+    req.update(over)
+    return req
+
+
+def test_response_has_exactly_the_contract_fields():
+    out = answer(request())
+    assert list(out)[: len(RESPONSE_FIELDS)] == list(RESPONSE_FIELDS)
+    assert out["id"] == "a"
+    assert out["instance_type"] in ("m5.xlarge", "r5.xlarge")
+    assert out["predicted_runtime_p90_s"] >= out["predicted_runtime_s"] > 0
+    assert out["phase"] == "learning"
+
+
+def test_without_driver_cost_is_runtime_hours_times_hourly_times_workers():
+    out = answer(request())
+    hourly = {"m5.xlarge": 0.192, "r5.xlarge": 0.252}[out["instance_type"]]
+    want = out["predicted_runtime_s"] / 3600 * hourly * out["num_workers"]
+    assert out["predicted_cost_usd"] == pytest.approx(want, rel=1e-3)
+
+
+def test_explicit_candidates_answer_one_of_them_with_custom_prices():
+    cands = [{"instance_type": "z9.custom", "num_workers": n} for n in (4, 8, 12)]
+    prices = [{"instance_type": "z9.custom", "vcpus": 8, "memory_gib": 32, "hourly_usd": 0.3}]
+    hist = [{"instance_type": "z9.custom", "num_workers": 12, "runtime_s": 300, "succeeded": True}]
+    out = answer(request(space={"candidates": cands}, prices=prices, history=hist))
+    assert "error" not in out, out
+    assert (out["instance_type"], out["num_workers"]) in {("z9.custom", n) for n in (4, 8, 12)}
+
+
+def test_candidates_outside_the_catalog_without_prices_are_an_error_line():
+    out = answer(request(space={"candidates": [{"instance_type": "z9.custom", "num_workers": 4}]}))
+    assert set(out) == {"id", "error"} and "prices" in out["error"]
+
+
+@pytest.mark.parametrize(
+    ("over", "needle"),
+    [
+        ({"history": [{"instance_type": "m5.xlarge", "num_workers": 4, "runtime_s": 0}]}, "positive"),
+        ({"history": [{"instance_type": "m5.xlarge", "num_workers": 4, "runtime_s": -5}]}, "positive"),
+        ({"history": []}, "history is empty"),
+        ({"history": [{"instance_type": "q1.nothing", "num_workers": 4, "runtime_s": 50}]}, "q1.nothing"),
+        ({"goal": {"sla_seconds": -1}}, "goal"),
+        ({"goal": {"preference": "cheapest"}}, "goal"),
+        ({"space": {"min_workers": 5, "max_workers": 2}}, "workers"),
+    ],
+)
+def test_bad_requests_get_an_error_line(over, needle):
+    out = answer(request(**over))
+    assert set(out) == {"id", "error"}
+    assert needle in out["error"]
+
+
+def test_unmeetable_sla_is_flagged_not_an_error():
+    out = answer(request(goal={"sla_seconds": 1}))
+    assert "error" not in out
+    assert out["meets_sla"] is False and "SLA cannot be met" in out["reason"]
+
+
+def test_batch_keeps_order_and_survives_bad_lines():
+    lines = [
+        orjson.dumps(request("first")).decode(),
+        "{not json",
+        "",
+        orjson.dumps(request("third", history=[])).decode(),
+        orjson.dumps(request("fourth")).decode(),
+    ]
+    out = list(recommend_lines(lines))
+    assert [o.get("id") for o in out] == ["first", None, "third", "fourth"]
+    assert "error" in out[1] and "error" in out[2]
+    assert "error" not in out[0] and "error" not in out[3]

@@ -1,0 +1,94 @@
+"""The profile replay on synthetic profiles: scaling by slots, serial time, spill, Photon, input size."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sync_provider.engine.evidence.catalog import Catalog
+from sync_provider.engine.models import ClusterConfig
+from sync_provider.engine.prediction.replay import StageWork, photon_share, replay
+from sync_provider.engine.prediction.resources import ResourceTable
+from sync_provider.engine.prediction.synthetic import make_profile
+
+TABLE = ResourceTable(Catalog.default())
+
+
+def _replay(profile, ref: ClusterConfig, cands: list[ClusterConfig], runtime: float | None = None, scale=1.0):
+    work = StageWork.from_profile(profile)
+    return replay(
+        work,
+        TABLE.arrays([ref]),
+        TABLE.arrays(cands),
+        observed_runtime_s=runtime or profile.duration_s,
+        data_scale=scale,
+    )
+
+
+def cfg(n: int, t: str = "m5.xlarge", **kw) -> ClusterConfig:
+    return ClusterConfig(instance_type=t, num_workers=n, **kw)
+
+
+def test_replay_on_its_own_configuration_gives_the_observed_runtime():
+    p = make_profile(slots=16)
+    out = _replay(p, cfg(4), [cfg(4)], runtime=p.duration_s + 120)
+    assert out[0] == pytest.approx(p.duration_s + 120, rel=1e-6)
+
+
+def test_more_workers_shorten_parallel_stages_and_keep_serial_time():
+    p = make_profile(slots=16, driver_s=60, tasks=800)
+    t4, t8, t16 = _replay(p, cfg(4), [cfg(4), cfg(8), cfg(16)])
+    assert t8 < t4 and t16 < t8
+    parallel4 = t4 - 60
+    # Doubling the slots about halves the stage time (waves), never touching the driver-only time.
+    assert (t8 - 60) == pytest.approx(parallel4 / 2, rel=0.15)
+    many = _replay(p, cfg(4), [cfg(64)])[0]
+    assert many > 60
+
+
+def test_serial_driver_time_dominates_when_stages_are_tiny():
+    p = make_profile(slots=8, driver_s=900, tasks=8, task_s=1.0)
+    t2, t32 = _replay(p, cfg(2), [cfg(2), cfg(32)])
+    assert t32 >= 900
+    assert t32 == pytest.approx(t2, rel=0.05)
+
+
+def test_longest_task_bounds_a_stage_however_many_slots():
+    p = make_profile(slots=16, tasks=16, task_s=30, skew=4.0, driver_s=0)
+    t = _replay(p, cfg(4), [cfg(4), cfg(64)])
+    assert t[1] == pytest.approx(t[0], rel=0.05)
+
+
+def test_spill_when_memory_per_core_is_short():
+    # Tasks need ~3 GiB: an r5 slot (8 GiB/core) holds that, a c5 slot (2 GiB/core) spills.
+    p = make_profile(slots=16, peak_memory_bytes=3 * 2**30, driver_s=10)
+    r5, m5, c5 = _replay(p, cfg(4, "r5.xlarge"), [cfg(4, "r5.xlarge"), cfg(4, "m5.xlarge"), cfg(4, "c5.xlarge")])
+    assert c5 > r5 * 1.1
+    assert m5 <= c5
+
+
+def test_reference_spill_shrinks_with_more_memory_per_core():
+    p = make_profile(slots=16, peak_memory_bytes=int(0.9 * 2**30), spilled_bytes=40 * 2**30, cpu_share=0.3)
+    c5, r5 = _replay(p, cfg(4, "c5.xlarge"), [cfg(4, "c5.xlarge"), cfg(4, "r5.xlarge")])
+    assert r5 < c5
+
+
+def test_photon_speeds_up_cpu_bound_sql():
+    ops = {"Scan parquet": 2, "HashAggregate": 2, "Project": 1, "Filter": 1}
+    p = make_profile(slots=16, cpu_share=0.9, gc_share=0.0, shuffle_share=0.05, sql_operators=ops)
+    assert photon_share(p) == 1.0
+    plain, photon = _replay(p, cfg(4), [cfg(4), cfg(4, photon=True)])
+    assert photon < 0.7 * plain
+
+
+def test_larger_input_takes_longer():
+    p = make_profile(slots=16)
+    base, double = (_replay(p, cfg(4), [cfg(4)], scale=s)[0] for s in (1.0, 2.0))
+    assert double > 1.5 * base - p.driver_only_s
+
+
+def test_vectorised_over_thousands_of_candidates():
+    p = make_profile(slots=16)
+    cands = [cfg(n, t) for t in ("m5.xlarge", "r5.2xlarge", "c6g.4xlarge") for n in range(1, 65)]
+    out = _replay(p, cfg(4), cands)
+    assert out.shape == (len(cands),) and np.isfinite(out).all() and (out > 0).all()

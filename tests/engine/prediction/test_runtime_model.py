@@ -1,0 +1,88 @@
+"""The runtime model: black-box priors from one run, anchoring on observed runs, noise, xgboost, p50 <= p90."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sync_provider.engine.evidence.catalog import Catalog
+from sync_provider.engine.models import ClusterConfig, RunObservation
+from sync_provider.engine.prediction.model import RuntimeModel
+from sync_provider.engine.prediction.resources import ResourceTable
+from sync_provider.engine.prediction.synthetic import make_profile
+
+TABLE = ResourceTable(Catalog.default())
+
+
+def cfg(n: int, t: str = "m5.xlarge", **kw) -> ClusterConfig:
+    return ClusterConfig(instance_type=t, num_workers=n, **kw)
+
+
+def run(n: int, runtime: float, t: str = "m5.xlarge", **kw) -> RunObservation:
+    return RunObservation(config=cfg(n, t), runtime_s=runtime, **kw)
+
+
+def predict(runs, configs, input_bytes=None):
+    model = RuntimeModel(TABLE).fit(runs)
+    return model, model.predict(TABLE.arrays(configs), input_bytes)
+
+
+def test_blackbox_first_move_from_a_single_run_is_sensible():
+    _, est = predict([run(8, 1000)], [cfg(4), cfg(8), cfg(16)])
+    half, same, double = est.p50
+    assert same == pytest.approx(1000, rel=0.05)
+    # Halving the cluster is slower, but less than twice as slow (serial part); doubling is faster.
+    assert 1.5 * same < half < 2.0 * same
+    assert 0.5 * same < double < 0.75 * same
+    assert (est.p90 > est.p50).all()
+    # Far from the run the band is wider than at the run itself.
+    assert est.sigma[0] > est.sigma[1] and est.sigma[2] > est.sigma[1]
+
+
+def test_observed_configurations_are_predicted_from_their_own_runs():
+    runs = [run(8, 1000), run(4, 1500), run(16, 800)]  # scales much worse than the prior assumes
+    _, est = predict(runs, [cfg(8), cfg(4), cfg(16)])
+    assert est.p50 == pytest.approx([1000, 1500, 800], rel=0.08)
+
+
+def test_one_slow_run_moves_the_estimate_a_little():
+    steady = [run(8, 1000 + d) for d in (-10, 5, 0, 12, -6)]
+    _, before = predict(steady, [cfg(8)])
+    _, after = predict([*steady, run(8, 1600)], [cfg(8)])
+    assert after.p50[0] < 1.1 * before.p50[0]
+    assert after.p90[0] > before.p90[0]
+
+
+def test_input_growth_scales_the_prediction():
+    runs = [run(8, 1000, input_bytes=10 * 2**30)]
+    model, est = predict(runs, [cfg(8)], input_bytes=20 * 2**30)
+    assert est.p50[0] > 1.6 * 1000
+
+
+def test_profile_mode_uses_the_replay():
+    prof = make_profile(slots=32, driver_s=60)
+    runs = [run(8, prof.duration_s + 100, profile=prof)]
+    model, est = predict(runs, [cfg(8), cfg(16), cfg(4)])
+    assert model.mode == "profile"
+    same, double, half = est.p50
+    assert same == pytest.approx(prof.duration_s + 100, rel=0.05)
+    assert double < same < half
+
+
+def test_xgboost_correction_once_history_is_long():
+    rng = np.random.default_rng(3)
+    runs = []
+    for _ in range(30):
+        n = int(rng.choice([2, 4, 8, 16]))
+        t = str(rng.choice(["m5.xlarge", "r5.xlarge"]))
+        truth = 100 + 40000 / (4 * n) * (1.4 if t == "r5.xlarge" else 1.0)  # r5 is slower than the prior says
+        runs.append(run(n, truth * float(rng.lognormal(0, 0.03)), t))
+    model, est = predict(runs, [cfg(4, "r5.xlarge"), cfg(4, "m5.xlarge")])
+    assert model._correction.booster is not None
+    assert est.p50[0] == pytest.approx(100 + 40000 / 16 * 1.4, rel=0.12)
+    assert est.p50[1] == pytest.approx(100 + 40000 / 16, rel=0.12)
+
+
+def test_fit_needs_a_successful_run():
+    with pytest.raises(ValueError, match="no successful run"):
+        RuntimeModel(TABLE).fit([RunObservation(config=cfg(4), runtime_s=None, succeeded=False)])

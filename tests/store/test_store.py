@@ -1,0 +1,346 @@
+"""SyncStore behaviour on SQLite and PostgreSQL: projects, runs, predictions, append-only config versions."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from sync_provider.engine.models import (
+    ApplyMode,
+    ClusterConfig,
+    Constraints,
+    CostBreakdown,
+    Goals,
+    Phase,
+    Prediction,
+    Preference,
+    RunObservation,
+    Solution,
+    SpotPolicy,
+)
+from sync_provider.store import (
+    ConcurrentUpdateError,
+    InvalidTransition,
+    PredictionNotFound,
+    ProjectExists,
+    ProjectNotFound,
+    SyncStore,
+    SyncStoreError,
+    migrate,
+)
+
+M5 = ClusterConfig(instance_type="m5.xlarge", num_workers=4)
+R5 = ClusterConfig(instance_type="r5.xlarge", num_workers=2, photon=True)
+C5 = ClusterConfig(instance_type="c5.2xlarge", num_workers=8, spot=True)
+
+
+def _obs(config: ClusterConfig, runtime: float = 600.0, *, version: int | None = None, ok: bool = True):
+    return RunObservation(
+        config=config,
+        runtime_s=runtime,
+        succeeded=ok,
+        input_bytes=10**9,
+        cost=CostBreakdown(cloud_usd=1.0, dbu_usd=0.5),
+        config_version=version,
+    )
+
+
+def _prediction(config: ClusterConfig) -> Prediction:
+    sol = Solution(
+        preference=Preference.ECONOMY,
+        config=config,
+        predicted_runtime_s=500,
+        predicted_runtime_p90_s=550,
+        cost=CostBreakdown(cloud_usd=1, dbu_usd=1),
+        cost_low_usd=1.8,
+        cost_high_usd=2.2,
+    )
+    return Prediction(current=M5, solutions={Preference.ECONOMY: sol}, phase=Phase.LEARNING, reason="explore")
+
+
+def test_schema_is_migrated_to_head_with_own_version_table(store: SyncStore) -> None:
+    names = set(inspect(store.engine).get_table_names())
+    assert {"sync_projects", "sync_runs", "sync_predictions", "sync_config_versions"} <= names
+    assert migrate.VERSION_TABLE in names and "alembic_version" not in names
+    assert migrate.current_revision(store.engine) == migrate.head_revision()
+    # Opening the same database again is a no-op, not a second migration.
+    again = SyncStore(store.url)
+    assert again.list_projects() == []
+
+
+def test_project_lifecycle(store: SyncStore) -> None:
+    p = store.create_project(
+        "nightly-etl",
+        goals=Goals(sla_seconds=3600, preference=Preference.BALANCED),
+        constraints=Constraints(instance_families=["m5", "r5"], max_workers=16, spot_policy=SpotPolicy.ALLOWED),
+        tags={"team": "data", "tier": "gold"},
+        apply_mode=ApplyMode.APPROVAL,
+        job_id=123,
+        job_cluster_key="main",
+    )
+    assert p.created_at.tzinfo is not None
+    assert store.get_project(p.id) == p
+    assert store.get_project("nightly-etl") == p
+    assert p.job_id == "123" and p.constraints.max_workers == 16 and p.goals.preference is Preference.BALANCED
+
+    with pytest.raises(ProjectExists, match="nightly-etl"):
+        store.create_project("nightly-etl", goals=Goals())
+    with pytest.raises(ProjectNotFound, match="known projects: nightly-etl"):
+        store.get_project("missing")
+    assert store.find_project("missing") is None
+
+    other = store.create_project("adhoc", goals=Goals(), tags={"team": "ml"})
+    assert [x.name for x in store.list_projects()] == ["nightly-etl", "adhoc"]
+    assert [x.name for x in store.list_projects(tag=("team", "ml"))] == ["adhoc"]
+
+    updated = store.update_project(
+        "nightly-etl", goals={"sla_seconds": 1800, "cost_target_usd": 5}, constraints=Constraints(max_workers=8)
+    )
+    assert updated.goals.sla_seconds == 1800 and updated.goals.cost_target_usd == 5
+    assert updated.constraints.max_workers == 8 and updated.updated_at >= p.updated_at
+    with pytest.raises(SyncStoreError, match="cannot update project field.*created_at"):
+        store.update_project("nightly-etl", created_at=datetime.now(UTC))
+    with pytest.raises(ProjectExists):
+        store.update_project("nightly-etl", name="adhoc")
+
+    store.record_run(p.id, _obs(M5), external_run_id="1")
+    store.append_config(p.id, M5, expected_version=None, actor="test", reason="seed")
+    store.save_prediction(p.id, _prediction(R5))
+    store.delete_project(p.id)
+    assert [x.id for x in store.list_projects()] == [other.id]
+    assert store.list_predictions() == []
+    with pytest.raises(ProjectNotFound):
+        store.history(p.id)
+
+
+def test_get_or_create_is_race_safe(store: SyncStore) -> None:
+    barrier = threading.Barrier(4)
+    results: list[str] = []
+
+    def worker() -> None:
+        barrier.wait()
+        results.append(SyncStore(store.url).get_or_create_project("shared", goals=Goals(sla_seconds=60)).id)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 4 and len(set(results)) == 1
+    assert len(store.list_projects()) == 1
+
+
+def test_record_run_is_idempotent_and_history_is_ordered(store: SyncStore) -> None:
+    p = store.create_project("job", goals=Goals())
+    first = store.record_run(p.id, _obs(M5, 700, version=1), external_run_id="101", sla_met=True, report={"a": 1})
+    again = store.record_run(p.name, _obs(R5, 100), external_run_id=101)
+    assert again == first
+    store.record_run(p.id, _obs(R5, 400, version=2), external_run_id="102", sla_met=False)
+    assert [r.external_run_id for r in store.list_runs(p.id)] == ["101", "102"]
+    history = store.history(p.id)
+    assert [h.runtime_s for h in history] == [700, 400]
+    assert history[0].run_id == "101" and history[0].config == M5
+    assert store.get_run(p.id, "102").sla_met is False
+    assert store.get_run(p.id, "999") is None
+
+
+def test_predictions(store: SyncStore) -> None:
+    p = store.create_project("job", goals=Goals())
+    rec = store.save_prediction(p.id, _prediction(R5), run_id="101")
+    assert store.get_prediction(rec.id).prediction.for_preference("economy").config == R5
+    assert store.set_prediction_status(rec.id, "applied").status == "applied"
+    assert [x.id for x in store.list_predictions(p.name)] == [rec.id]
+    with pytest.raises(PredictionNotFound, match="nope"):
+        store.get_prediction("nope")
+
+
+def test_config_versions_are_append_only_with_optimistic_concurrency(store: SyncStore) -> None:
+    p = store.create_project("job", goals=Goals())
+    assert store.active_config(p.id) is None and store.latest_config(p.id) is None
+    v1 = store.append_config(p.id, M5, expected_version=None, actor="operator", reason="baseline")
+    assert v1.version == 1 and v1.status == "active"
+
+    with pytest.raises(ConcurrentUpdateError, match="expected latest version None, found 1"):
+        store.append_config(p.id, R5, expected_version=None, actor="other", reason="stale")
+    assert [c.version for c in store.config_history(p.id)] == [1]
+
+    v2 = store.append_config(p.id, R5, expected_version=1, status="pending", actor="engine", reason="cheaper")
+    assert store.active_config(p.id).version == 1 and store.latest_config(p.id).version == 2
+    v3 = store.approve(p.id, v2.version, actor="alice")
+    assert (v3.version, v3.status, v3.approved_from, v3.config) == (3, "active", 2, R5)
+    with pytest.raises(InvalidTransition, match="already approved"):
+        store.approve(p.id, 2, actor="alice")
+    with pytest.raises(InvalidTransition, match="only 'pending'"):
+        store.approve(p.id, 1, actor="alice")
+    with pytest.raises(SyncStoreError, match="unknown config status"):
+        store.append_config(p.id, M5, expected_version=3, status="bogus", actor="x", reason="")
+
+    # History is never rewritten: v2 is still the pending record it was.
+    assert [(c.version, c.status) for c in store.config_history(p.id)] == [(1, "active"), (2, "pending"), (3, "active")]
+
+
+def test_rollback_to_last_good_and_explicit(store: SyncStore) -> None:
+    p = store.create_project("job", goals=Goals(sla_seconds=900))
+    with pytest.raises(InvalidTransition, match="no earlier version"):
+        store.rollback(p.id, actor="ctl", reason="nothing to go back to")
+    store.append_config(p.id, M5, expected_version=None, actor="op", reason="v1")
+    store.record_run(p.id, _obs(M5, 800, version=1), external_run_id="1", sla_met=True)
+    store.append_config(p.id, C5, expected_version=1, actor="engine", reason="v2")
+    store.record_run(p.id, _obs(C5, 1200, version=2), external_run_id="2", sla_met=False)
+    store.append_config(p.id, R5, expected_version=2, actor="engine", reason="v3")
+    store.record_run(p.id, _obs(R5, 100, version=3, ok=False), external_run_id="3")
+
+    back = store.rollback(p.id, actor="controller", reason="v3 failed")
+    assert (back.version, back.config, back.reverted_from) == (4, M5, 1)
+    assert store.active_config(p.id).config == M5
+
+    explicit = store.rollback(p.id, to_version=3, actor="bob", reason="try again")
+    assert (explicit.version, explicit.config, explicit.reverted_from) == (5, R5, 3)
+    with pytest.raises(InvalidTransition, match="no config version 42"):
+        store.rollback(p.id, to_version=42, actor="bob", reason="")
+
+
+def test_database_enforces_unique_version(store: SyncStore) -> None:
+    p = store.create_project("job", goals=Goals())
+    store.append_config(p.id, M5, expected_version=None, actor="op", reason="v1")
+    with pytest.raises(IntegrityError), store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO sync_config_versions (project_id, version, config, status, actor, reason, created_at) "
+                "VALUES (:p, 1, '{}', 'active', 'sneaky', '', CURRENT_TIMESTAMP)"
+            ),
+            {"p": p.id},
+        )
+
+
+def _race(url: str, project_id: str, expected: int | None, reason: str) -> list[str]:
+    """Two writers (own store objects and connections) append on the same expected version at the same moment."""
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def writer(name: str, cfg: ClusterConfig) -> None:
+        s = SyncStore(url)
+        barrier.wait()
+        try:
+            s.append_config(project_id, cfg, expected_version=expected, actor=name, reason=reason)
+            outcomes.append("won")
+        except ConcurrentUpdateError:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=writer, args=(n, c)) for n, c in (("a", M5), ("b", R5))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes
+
+
+def test_racing_writers_one_wins_per_version(store: SyncStore) -> None:
+    """Two DAG runs read the same latest version and both try to append: exactly one succeeds each round."""
+    p = store.create_project("job", goals=Goals())
+    rounds = 5
+    for r in range(rounds):
+        latest = store.latest_config(p.id)
+        outcomes = _race(store.url, p.id, latest.version if latest else None, f"round {r}")
+        assert sorted(outcomes) == ["conflict", "won"], outcomes
+    assert [c.version for c in store.config_history(p.id)] == list(range(1, rounds + 1))
+
+
+def test_retrying_writers_lose_no_update(store: SyncStore) -> None:
+    """Writers that re-read and retry on conflict: every intended change lands once, versions stay contiguous."""
+    p = store.create_project("job", goals=Goals())
+    per_writer = 6
+    conflicts = {"n": 0}
+
+    def writer(name: str) -> None:
+        s = SyncStore(store.url)
+        for i in range(per_writer):
+            while True:
+                latest = s.latest_config(p.id)
+                try:
+                    s.append_config(
+                        p.id,
+                        ClusterConfig(instance_type="m5.xlarge", num_workers=i + 1),
+                        expected_version=latest.version if latest else None,
+                        actor=name,
+                        reason=f"{name}-{i}",
+                    )
+                    break
+                except ConcurrentUpdateError:
+                    conflicts["n"] += 1
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    history = store.config_history(p.id)
+    assert [c.version for c in history] == list(range(1, 2 * per_writer + 1))
+    assert sorted(c.reason for c in history) == sorted(f"{n}-{i}" for n in "ab" for i in range(per_writer))
+
+
+def test_unreachable_store_is_a_clear_error() -> None:
+    with pytest.raises(SyncStoreError, match=r"cannot open the Sync store at postgresql\+psycopg2://u:\*\*\*@"):
+        SyncStore("postgresql+psycopg2://u:secret@127.0.0.1:1/nope?connect_timeout=2")
+
+
+def _process_writer(url: str, name: str, count: int, start, results) -> None:
+    """A separate worker process: opens the (possibly brand-new) store, finds or creates the project, appends."""
+    start.wait()
+    s = SyncStore(url)
+    p = s.get_or_create_project("multi-worker", goals=Goals(sla_seconds=600))
+    conflicts = 0
+    for i in range(count):
+        while True:
+            latest = s.latest_config(p.id)
+            try:
+                s.append_config(
+                    p.id,
+                    ClusterConfig(instance_type="m5.xlarge", num_workers=i + 1),
+                    expected_version=latest.version if latest else None,
+                    actor=name,
+                    reason=f"{name}-{i}",
+                )
+                break
+            except ConcurrentUpdateError:
+                conflicts += 1
+    results.put((name, conflicts))
+
+
+def test_worker_processes_on_a_fresh_store(store_url: str) -> None:
+    """Two worker processes hit an empty database at once: one schema migration, one project, no lost update."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    start, results = ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=_process_writer, args=(store_url, n, 4, start, results)) for n in ("w1", "w2")]
+    for proc in procs:
+        proc.start()
+    start.set()
+    for proc in procs:
+        proc.join(timeout=120)
+        assert proc.exitcode == 0
+    assert sorted(results.get(timeout=5)[0] for _ in procs) == ["w1", "w2"]
+    store = SyncStore(store_url)
+    (project,) = store.list_projects()
+    history = store.config_history(project.id)
+    assert [c.version for c in history] == list(range(1, 9))
+    assert sorted(c.reason for c in history) == sorted(f"{n}-{i}" for n in ("w1", "w2") for i in range(4))
+
+
+def test_models_match_migrations(store: SyncStore) -> None:
+    """The ORM models and the shipped migrations describe the same schema (autogenerate finds nothing to do)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from sync_provider.store.models import Base
+
+    with store.engine.connect() as conn:
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"version_table": migrate.VERSION_TABLE}), Base.metadata
+        )
+    assert diff == []
