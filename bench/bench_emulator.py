@@ -187,9 +187,9 @@ def main() -> None:
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from sync_provider.emulator.server import _free_port
+    from sync_provider.emulator.server import free_port
 
-    port = _free_port("127.0.0.1")
+    port = free_port("127.0.0.1")
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     moto.start()
     s3 = f"http://127.0.0.1:{port}"

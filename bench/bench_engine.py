@@ -22,7 +22,6 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from statistics import median
 
 import numpy as np
 
@@ -33,6 +32,7 @@ from emulator_world import EmulatorWorld, bench_candidates, bench_cost_model  # 
 from sync_provider.emulator.simulator import ClusterSpec, expected  # noqa: E402
 from sync_provider.emulator.workloads import BUILTIN_WORKLOADS, CodeChange, StepGrowth, load_workload  # noqa: E402
 from sync_provider.engine import recommend  # noqa: E402
+from sync_provider.engine.decision.controller import ControllerSettings  # noqa: E402
 from sync_provider.engine.models import ClusterConfig, Constraints, Goals, RunObservation  # noqa: E402
 from sync_provider.engine.offline.backtest import MeasuredWorld, run_backtest  # noqa: E402
 from sync_provider.engine.offline.episodes import (  # noqa: E402
@@ -85,6 +85,9 @@ def make_policies(names: Sequence[str]) -> list[Policy]:
             out.append(EnginePolicy())
         elif n == "engine-bb":
             out.append(_BlackBoxEngine())
+        elif n == "engine-step4":
+            # The same engine with a looser step limit (4x per run): what the 2x safety rule costs.
+            out.append(EnginePolicy(settings=ControllerSettings(max_step=4.0), name="engine-step4"))
         else:
             out.append(BASELINES[n]())
     return out
@@ -108,10 +111,13 @@ def closed_loop(workloads: Sequence[str], episodes: int, iterations: int, polici
             lazy = LazyOracle(world, sla, iterations + 1)
             for pol in policies:
                 t0 = time.perf_counter()
-                ep = run_episode(world, pol, start, goals, iterations, seed=seed * 1000 + j, workload=name, oracle_costs=lazy)
+                ep = run_episode(
+                    world, pol, start, goals, iterations, seed=seed * 1000 + j, workload=name, oracle_costs=lazy
+                )
                 results[pol.name].append(ep)
+                took = time.perf_counter() - t0
                 print(f"  {name:14s} start {start.describe():28s} slack {slack:.1f} {pol.name:10s} "
-                      f"-> {ep.runs[-1].config.describe():28s} {time.perf_counter() - t0:5.1f}s", file=sys.stderr)  # fmt: skip
+                      f"-> {ep.runs[-1].config.describe():28s} {took:5.1f}s", file=sys.stderr)  # fmt: skip
     return {name: summarize(eps) for name, eps in results.items()}
 
 
@@ -121,10 +127,16 @@ def auto_heal(policies: list[Policy], seed: int, settle: int = 6, after: int = 6
     sla = None
     cases = {}
     scen = base.scenario.model_copy(update={"growth_per_run": 0.0, "spot_loss_probability": 0.0})
-    grown = base.model_copy(update={"scenario": scen.model_copy(update={"step_growth": [StepGrowth(at_run=settle, factor=2.0)]})})
+    grown = base.model_copy(
+        update={"scenario": scen.model_copy(update={"step_growth": [StepGrowth(at_run=settle, factor=2.0)]})}
+    )
     heavier = [s.model_copy(update={"cpu_s_per_task": s.cpu_s_per_task * 1.8}) for s in base.stages]
-    heavier.insert(2, base.stages[0].model_copy(update={"name": "extra dedup pass", "input_bytes": 0, "shuffle_read_bytes": 90e9}))
-    changed = base.model_copy(update={"scenario": scen.model_copy(update={"code_change": CodeChange(at_run=settle, stages=heavier)})})
+    heavier.insert(
+        2, base.stages[0].model_copy(update={"name": "extra dedup pass", "input_bytes": 0, "shuffle_read_bytes": 90e9})
+    )
+    changed = base.model_copy(
+        update={"scenario": scen.model_copy(update={"code_change": CodeChange(at_run=settle, stages=heavier)})}
+    )
     cases = {"data grows 2x": grown, "code change": changed}
     out: dict[str, dict[str, list]] = {}
     start = ClusterConfig(instance_type="m5.2xlarge", num_workers=16)
@@ -160,11 +172,12 @@ def backtest_section(policies: Sequence[str], seed: int, iterations: int) -> dic
         for c in cands:
             vals = []
             for _ in range(2):
-                sim = simulate(wl, ClusterSpec(c.instance_type, c.num_workers), 0, seed=int(rng.integers(1 << 30)), spot_loss=False)
+                sim = simulate(
+                    wl, ClusterSpec(c.instance_type, c.num_workers), 0, seed=int(rng.integers(1 << 30)), spot_loss=False
+                )
                 vals.append(sim.runtime_s if sim.succeeded else None)
             samples[c.key()] = vals
-        from sync_provider.engine.evidence.cost import PricingSettings
-        from sync_provider.engine.evidence.cost import CostModel
+        from sync_provider.engine.evidence.cost import CostModel, PricingSettings
 
         table_cm = CostModel(cm.catalog, PricingSettings(include_driver=False, startup_seconds=0.0))
         worlds.append(MeasuredWorld(name, table_cm, samples, {c.key(): c for c in cands}))
@@ -174,11 +187,12 @@ def backtest_section(policies: Sequence[str], seed: int, iterations: int) -> dic
 
 def latency(n_runs: int = 200, repeats: int = 30) -> dict:
     """p50/p95 of one recommend() with `n_runs` profiled runs and the default constraints (11,000 candidates)."""
-    from sync_provider.engine.decision.candidates import enumerate_candidates
+    import tempfile
+
     from sync_provider.emulator.eventlog_writer import write_eventlog
     from sync_provider.emulator.simulator import simulate
+    from sync_provider.engine.decision.candidates import enumerate_candidates
     from sync_provider.engine.evidence.eventlog import parse_eventlog
-    import tempfile
 
     wl = load_workload("join_etl")
     cm = bench_cost_model()
@@ -220,13 +234,16 @@ def _pct(v) -> str:
 
 def print_closed_loop(res: dict) -> None:
     print("\n== Closed loop on the emulator's workloads (oracle = cheapest candidate meeting the SLA in expectation)")
-    head = (f"{'policy':10s} {'eps':>4s} {'1shot ok':>8s} {'med cost':>8s} {'oracle':>7s} {'sav/orc':>7s} "
+    head = (f"{'policy':12s} {'eps':>4s} {'1shot ok':>8s} {'med cost':>8s} {'oracle':>7s} {'sav/orc':>7s} "
             f"{'@3 10%':>7s} {'@5 10%':>7s} {'@5 5%':>6s} {'@10 10%':>7s} {'SLA viol':>8s} {'failed':>6s}")  # fmt: skip
     print(head)
     for name, m in res.items():
         s, c = m["single_shot"], m["closed_loop"]
-        g = lambda k, f: c.get(k, {}).get(f)  # noqa: E731
-        print(f"{name:10s} {m['episodes']:4d} {_pct(s['cheaper_within_sla']):>8s} {_pct(s['median_cost_change']):>8s} "
+
+        def g(k: str, f: str, c: dict = c) -> float | None:
+            return c.get(k, {}).get(f)
+
+        print(f"{name:12s} {m['episodes']:4d} {_pct(s['cheaper_within_sla']):>8s} {_pct(s['median_cost_change']):>8s} "
               f"{_pct(s['oracle_median_cost_change']):>7s} {_pct(s['saving_vs_oracle']):>7s} "
               f"{_pct(g('after_3', 'within_10pct')):>7s} {_pct(g('after_5', 'within_10pct')):>7s} "
               f"{_pct(g('after_5', 'within_5pct')):>6s} {_pct(g('after_10', 'within_10pct')):>7s} "
@@ -240,7 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--episodes", type=int, default=6, help="episodes per workload")
     ap.add_argument("--iterations", type=int, default=10)
     ap.add_argument("--workloads", nargs="*", default=[w for w in BUILTIN_WORKLOADS if w != "generic"])
-    ap.add_argument("--policies", nargs="*", default=["engine", "engine-bb", "stay", "random", "heuristic", "bayesopt"])
+    ap.add_argument(
+        "--policies",
+        nargs="*",
+        default=["engine", "engine-bb", "engine-step4", "stay", "random", "heuristic", "bayesopt"],
+    )
     ap.add_argument("--sections", nargs="*", default=["closed", "heal", "backtest", "latency"])
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json", type=Path, help="also write all figures to this JSON file")
@@ -250,7 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     out: dict = {"command": "bench/bench_engine.py " + " ".join(argv or sys.argv[1:]), "targets": TARGETS}
     t0 = time.time()
     if "closed" in args.sections:
-        out["closed_loop"] = closed_loop(args.workloads, args.episodes, args.iterations, make_policies(args.policies), args.seed)
+        out["closed_loop"] = closed_loop(
+            args.workloads, args.episodes, args.iterations, make_policies(args.policies), args.seed
+        )
         print_closed_loop(out["closed_loop"])
     if "heal" in args.sections:
         pols = make_policies([p for p in args.policies if p not in ("random", "stay")])
@@ -258,8 +281,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\n== Auto-heal (join_etl, SLA 1.6x the start's runtime; runs after the change until the SLA is met)")
         for case, per in heal.items():
             for name, r in per.items():
-                print(f"  {case:14s} {name:10s} runs to meet SLA again: {r['runs_to_meet_sla_again']!s:4s} "
-                      f"violations: {r['violations_after_change']}  configs: {', '.join(r['configs'][:4])}")  # fmt: skip
+                heal_runs = r["runs_to_meet_sla_again"]
+                print(f"  {case:14s} {name:12s} runs to meet SLA again: {heal_runs!s:4s} "
+                      f"violations: {r['violations_after_change']}  configs: {', '.join(r['configs'][:4])}")  # noqa: E501  # fmt: skip
     if "backtest" in args.sections:
         res = backtest_section(args.policies, args.seed, args.iterations)
         out["backtest"] = res

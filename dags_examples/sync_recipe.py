@@ -17,7 +17,8 @@ Runtime parameters (trigger with `airflow dags test sync_recipe -c '{"project": 
 project, workload (the job's notebook path; on the emulator a built-in or uploaded workload), node_type and
 num_workers (the starting cluster), apply_mode. Parse-time settings come from the environment so the demo and
 the integration tests can point the DAG at a workload: SYNC_RECIPE_SLA_MINUTES (goal of a new project),
-SYNC_EXAMPLE_POLL_SECONDS (how often the submit task and the sensor look; 30 by default, 1 against the emulator).
+SYNC_EXAMPLE_POLL_SECONDS (how often the submit task and the sensor look; 30 by default, 1 against the emulator),
+SYNC_RECIPE_DEFERRABLE=true (the sensor waits in the triggerer).
 
 Connections: `databricks_default` (the workspace) and `sync_default` (store, log destination, apply mode).
 """
@@ -77,6 +78,7 @@ with DAG(
         task_to_submit="submit_run",
         poke_interval=POLL_SECONDS,
         timeout=max(60.0, 40 * POLL_SECONDS),
+        deferrable=os.environ.get("SYNC_RECIPE_DEFERRABLE", "").lower() in ("1", "true", "yes"),
     )
 
     predict = SyncPredictionOperator(

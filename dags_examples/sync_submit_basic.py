@@ -46,5 +46,5 @@ with DAG(
             "spark_env_vars": {"WAREHOUSE_PASSWORD": "{{ '{{secrets/etl/warehouse-password}}' }}"},
         },
         spark_python_task={"python_file": "dbfs:/jobs/nightly_etl.py", "parameters": ["--date", "{{ ds }}"]},
-        polling_period_seconds=int(os.environ.get("SYNC_EXAMPLE_POLL_SECONDS", "30")),
+        polling_period_seconds=float(os.environ.get("SYNC_EXAMPLE_POLL_SECONDS", "30")),  # type: ignore[arg-type]
     )

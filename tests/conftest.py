@@ -33,10 +33,10 @@ def emulator_s3():
 
     from moto.server import ThreadedMotoServer
 
-    from sync_provider.emulator.server import _free_port
+    from sync_provider.emulator.server import free_port
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = _free_port("127.0.0.1")
+    port = free_port("127.0.0.1")
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     yield f"http://127.0.0.1:{port}"

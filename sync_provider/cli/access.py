@@ -174,12 +174,7 @@ def run_log_check(ctx: CliContext) -> Check:
     try:
         if dest.startswith("s3://"):
             return Check(name, "ok", _s3(ctx, dest))
-        reader = ctx.log_reader(dest)
-        try:
-            files = reader.list(dest)
-        except FileNotFoundError:
-            return Check(name, "ok", f"{dest} is reachable; nothing delivered yet")
-        return Check(name, "ok", f"listed {dest} ({len(files)} file(s))")
+        return Check(name, "ok", _dbfs(ctx, dest))
     except Exception as exc:  # noqa: BLE001 - a line of the report
         status = _status_of(exc)
         if dest.startswith("s3://") and "NoSuchBucket" in str(exc):
@@ -208,6 +203,18 @@ def _s3(ctx: CliContext, dest: str) -> str:
     key = contents[0]["Key"]
     s3.head_object(Bucket=bucket, Key=key)
     return f"listed and read s3://{bucket}/{key}"
+
+
+def _dbfs(ctx: CliContext, dest: str) -> str:
+    """One level of dbfs/list (not the whole tree: a busy destination holds many files)."""
+    path = "/" + dest.removeprefix("dbfs:").lstrip("/")
+    try:
+        entries = ctx.databricks("GET", "api/2.0/dbfs/list", {"path": path}).get("files") or []
+    except Exception as exc:
+        if _status_of(exc) == 404 or "RESOURCE_DOES_NOT_EXIST" in str(exc):
+            return f"{dest} is reachable; nothing delivered yet"
+        raise
+    return f"listed {dest} ({len(entries)} entries)"
 
 
 def _store(ctx: CliContext) -> str:

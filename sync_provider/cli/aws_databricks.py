@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from sync_provider.cli._common import (
     CliError,
@@ -29,7 +28,9 @@ from sync_provider.cli._common import (
 )
 from sync_provider.cli.context import CliContext, databricks_errors, get_context
 from sync_provider.engine.models import ApplyMode, ComputeType, Plan, Preference
-from sync_provider.store import ProjectRecord
+
+if TYPE_CHECKING:
+    from sync_provider.store import ProjectRecord
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -70,6 +71,10 @@ TaskKeyOpt = Annotated[
 
 LOG_HINT = (
     "wait and retry, check the log destination (`sync-cli aws-databricks access-report`), or pass "
+    "--allow-incomplete-cluster-report to predict from runtimes only"
+)
+NO_LOG_CONF_HINT = (
+    "give the job cluster a cluster_log_conf (s3://... or dbfs:/...) so its next runs deliver event logs, or pass "
     "--allow-incomplete-cluster-report to predict from runtimes only"
 )
 
@@ -209,10 +214,10 @@ def get_cluster_report(
         destination = log_destination or facts.log_destination or ctx.settings.log_destination
         reader = ctx.log_reader(destination) if destination else None
         report = build_cluster_report(api, run_id, reader=reader, log_destination=destination, task_key=task_key)
+    data = _report_json(report)
     if json_out:
-        print_json(report.model_dump(mode="json"))
+        print_json(data)
         return
-    data = report.model_dump(mode="json")
     rows = [
         ("Run", run_id),
         ("Result", data.get("result_state")),
@@ -221,12 +226,33 @@ def get_cluster_report(
         ("Runtime", fmt_duration(data.get("runtime_s"))),
         ("Events", len(data.get("events") or [])),
         ("Instances", len(data.get("instances") or [])),
-        ("Missing", ", ".join(data.get("missing") or []) or None),
+        ("Missing", ", ".join(str(m) for m in data.get("missing") or []) or None),
     ]
-    for key in ("node_type_id", "driver_node_type_id", "num_workers"):
+    for label, key in (
+        ("Node type", "node_type_id"),
+        ("Driver", "driver_node_type_id"),
+        ("Workers", "num_workers"),
+        ("Photon", "photon"),
+        ("Spot", "spot"),
+        ("Spot nodes lost", "spot_lost_nodes"),
+    ):
         if data.get(key) is not None:
-            rows.append((key, data[key]))
+            rows.append((label, data[key]))
     console.print(table(f"Cluster report of run {run_id}", ["Field", "Value"], rows))
+    for warning in data.get("warnings") or []:
+        err_console.print(f"[yellow]Warning:[/yellow] {warning}", highlight=False)
+
+
+# Derived facts of a ClusterReport, included in the JSON even when the report computes them as properties.
+_REPORT_FACTS = ("cluster_id", "spark_context_id", "runtime_s", "succeeded", "result_state")
+
+
+def _report_json(report: Any) -> dict[str, Any]:
+    data = report.model_dump(mode="json")
+    for name in _REPORT_FACTS:
+        if name not in data and hasattr(report, name):
+            data[name] = getattr(report, name)
+    return data
 
 
 @app.command("access-report")
@@ -279,20 +305,22 @@ def _predict(
             f"run {run_id} is {facts.life_cycle_state or 'not finished'}: predictions are made from finished runs",
             hint="wait for it to finish, or start the job with `sync-cli aws-databricks run-job`",
         )
-    destination = facts.log_destination or ctx.settings.log_destination
+    # Only a cluster with a cluster_log_conf delivers logs: without one there is nothing to wait for.
+    destination = facts.log_destination
     problem = None
     if destination is None:
         problem = (
-            f"run {run_id}'s cluster has no cluster_log_conf and no log destination is configured, so there is no "
-            "event log"
+            f"run {run_id}'s cluster has no cluster_log_conf, so Databricks delivered no event log (the Sync submit "
+            "operator adds one from the configured log destination)"
         )
     elif facts.cluster_id is None:
         problem = f"run {run_id} reports no cluster id, so its event log cannot be found"
     else:
-        problem = _wait_for_logs(ctx, destination, facts.cluster_id, poll_seconds, log_timeout)
+        problem = _wait_for_logs(ctx, destination, facts.cluster_id, poll_seconds, log_timeout, facts.succeeded)
     if problem:
         if not allow_incomplete:
-            raise CliError(problem, hint=LOG_HINT)
+            hint = LOG_HINT if destination else NO_LOG_CONF_HINT
+            raise CliError(problem, hint=hint)
         err_console.print(f"[yellow]Warning:[/yellow] {problem}; predicting from runtimes only.", highlight=False)
     try:
         with databricks_errors(ctx, f"building the cluster report of run {run_id}"):
@@ -312,19 +340,34 @@ def _predict(
 
 
 def _wait_for_logs(
-    ctx: CliContext, destination: str, cluster_id: str, poll_seconds: float, timeout: float
+    ctx: CliContext, destination: str, cluster_id: str, poll_seconds: float, timeout: float, succeeded: bool = True
 ) -> str | None:
-    """Wait until the cluster's event log is completely delivered and stable; None when it is, else why not."""
+    """Wait until the cluster's event log is completely delivered and stable; None when it is, else why not.
+
+    A failed run's log may never be complete (a crashed driver writes no end event): for it, a listing that no
+    longer changes is enough, and no log at all on the first look means there is nothing to wait for.
+    """
     from sync_provider.triggers.delivery import check_delivery
 
     reader = ctx.log_reader(destination)
     previous = None
     check = None
+    missing_bucket = None
 
     def look() -> bool:
-        nonlocal previous, check
-        previous, check = check, check_delivery(destination, cluster_id, reader=reader)
-        return check.stable_since(previous)
+        nonlocal previous, check, missing_bucket
+        try:
+            previous, check = check, check_delivery(destination, cluster_id, reader=reader)
+        except Exception as exc:
+            if "NoSuchBucket" not in str(exc):
+                raise
+            missing_bucket = str(exc)  # Databricks may not have delivered anything yet; fatal only at the end
+            return False
+        if succeeded:
+            return check.stable_since(previous)
+        if check.directory is None:
+            return previous is None or previous.directory is None
+        return previous is not None and previous.directory == check.directory and previous.listing == check.listing
 
     try:
         done = _wait(f"Waiting for the event log under {destination}", look, poll_seconds, timeout)
@@ -337,7 +380,11 @@ def _wait_for_logs(
         ) from None
     if done:
         return None
-    detail = check.detail if check else "nothing found"
+    detail = (
+        check.detail
+        if check
+        else (f"the bucket does not exist: {missing_bucket}" if missing_bucket else "nothing found")
+    )
     return f"the event log of cluster {cluster_id} was not completely delivered within {timeout:g} s ({detail})"
 
 
@@ -389,7 +436,10 @@ def _wait(label: str | Callable[[], str], done: Callable[[], bool], poll_seconds
             time.sleep(max(0.05, min(poll_seconds, deadline - time.monotonic())))
 
     if not err_console.is_terminal:
+        err_console.print(f"{text()} (up to {timeout:g} s)...", highlight=False, soft_wrap=True)
         return loop(lambda: None)
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=True) as progress:
         task = progress.add_task(text(), total=None)

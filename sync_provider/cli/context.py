@@ -169,6 +169,8 @@ def databricks_errors(ctx: CliContext, what: str) -> Iterator[None]:
         message = str(exc)
         if status in (401, 403) or "401" in message or "403" in message:
             hint = "the token was refused: check it with `sync-cli aws-databricks access-report`"
+        elif status in (400, 404) and ("does not exist" in message or "NOT_FOUND" in message or status == 404):
+            hint = "check the id: it does not exist in this workspace (or the token may not see it)"
         elif "Connection refused" in message or "Max retries" in message or "Failed to establish" in message:
             hint = f"is the workspace reachable? {CONFIGURE_HINT}"
         else:

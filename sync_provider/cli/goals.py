@@ -7,7 +7,7 @@ against the goal.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -25,7 +25,9 @@ from sync_provider.cli._common import (
 from sync_provider.cli.context import get_context
 from sync_provider.cli.projects import run_sla_met
 from sync_provider.engine.models import Goals, Preference
-from sync_provider.store import ProjectRecord, SyncStore
+
+if TYPE_CHECKING:
+    from sync_provider.store import ProjectRecord, SyncStore
 
 app = typer.Typer(no_args_is_help=True, help="Goals for groups of jobs, selected by a project tag.")
 

@@ -41,13 +41,17 @@ def recommend(
 
 
 def backtest(
-    measurements: Path = typer.Option(..., "--measurements", "-m", help="CSV: workload, instance_type, num_workers, runtime_s."),
+    measurements: Path = typer.Option(
+        ..., "--measurements", "-m", help="CSV: workload, instance_type, num_workers, runtime_s."
+    ),
     prices: Path = typer.Option(..., "--prices", "-p", help="CSV: instance_type, hourly_usd[, vcpus, memory_gib]."),
     iterations: int = typer.Option(10, "--iterations", "-k", min=1, help="Runs each policy chooses per episode."),
     slack: float = typer.Option(0.25, "--slack", "-s", min=0.0, help="SLA = start runtime x (1 + slack)."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
     seed: int = typer.Option(0, "--seed", help="Seed of the world's noise and the random baseline."),
-    max_starts: int | None = typer.Option(None, "--max-starts", help="Sample at most this many start points per workload."),
+    max_starts: int | None = typer.Option(
+        None, "--max-starts", help="Sample at most this many start points per workload."
+    ),
 ) -> None:
     """Replay measured runs as the world; compare the engine with the oracle and the baselines."""
     from sync_provider.engine.offline.backtest import load_measurements, load_prices, run_backtest

@@ -1,10 +1,89 @@
-"""Placeholder: filled in by the issue that owns this command group."""
+"""`sync-cli photon-roi`: the speedup Photon needs on a cluster to pay for itself, and (with an event log) whether
+the job's own operator mix and time split make that likely."""
+
+from __future__ import annotations
 
 import typer
+from rich.markup import escape
+from rich.table import Table
 
-app = typer.Typer(no_args_is_help=True)
+from sync_provider.cli._common import CliError, console, print_json
+from sync_provider.engine.models import ComputeType, Plan
 
 
-def photon_roi() -> None:
-    """Not implemented yet."""
-    raise NotImplementedError("photon_roi")
+def photon_roi(
+    instance_type: str = typer.Option(..., "--instance-type", help="Worker node type, e.g. m5.2xlarge."),
+    workers: int = typer.Option(..., "--workers", min=0, help="Number of workers."),
+    driver: str | None = typer.Option(None, "--driver", help="Driver node type (default: the worker type)."),
+    plan: Plan = typer.Option(Plan.PREMIUM, "--plan", help="Databricks pricing plan."),
+    compute_type: ComputeType = typer.Option(ComputeType.JOBS, "--compute-type", help="Databricks compute type."),
+    photon_multiplier: float | None = typer.Option(
+        None, "--photon-multiplier", min=0.0, help="Photon DBU multiplier (list value when omitted)."
+    ),
+    dbu_usd: float | None = typer.Option(None, "--dbu-usd", min=0.0, help="Negotiated $ per DBU."),
+    eventlog: str | None = typer.Option(None, "--eventlog", help="A run's event log, to estimate its speedup."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Break-even Photon speedup for a cluster and, with --eventlog, whether Photon pays for this job."""
+    from sync_provider.engine.evidence.catalog import UnknownInstanceType
+    from sync_provider.engine.evidence.cost import CostModel, PricingSettings
+    from sync_provider.engine.evidence.photon import cluster_rates, estimate_photon_speedup, operator_share
+
+    try:
+        pricing = PricingSettings(
+            plan=plan,
+            compute_type=compute_type,
+            photon_dbu_multiplier=photon_multiplier or None,
+            dbu_usd=dbu_usd or None,
+        )
+        model = CostModel(pricing=pricing)
+        rates = cluster_rates(instance_type, workers, model, driver)
+    except UnknownInstanceType as exc:
+        raise CliError(str(exc)) from None
+    result: dict = {
+        "instance_type": instance_type,
+        "workers": workers,
+        "driver": driver or instance_type,
+        "plan": plan.value,
+        "compute_type": compute_type.value,
+        "dbu_usd": pricing.effective_dbu_usd(),
+        "photon_dbu_multiplier": pricing.effective_photon_multiplier(),
+        "cloud_usd_per_hour": round(rates.cloud_usd_per_hour, 4),
+        "dbu_usd_per_hour": round(rates.dbu_usd_per_hour, 4),
+        "dbu_usd_per_hour_photon": round(rates.dbu_usd_per_hour_photon, 4),
+        "break_even_speedup": round(rates.break_even, 4),
+        "estimated_speedup": None,
+        "photon_operator_share": None,
+        "photon_pays": None,
+        "estimated_cost_change_pct": None,
+    }
+    if eventlog:
+        from sync_provider.cli.eventlog import load_profile
+
+        profile = load_profile(eventlog)
+        speedup = estimate_photon_speedup(profile)
+        photon_hourly = rates.cloud_usd_per_hour + rates.dbu_usd_per_hour_photon
+        plain_hourly = rates.cloud_usd_per_hour + rates.dbu_usd_per_hour
+        result.update(
+            estimated_speedup=round(speedup, 4),
+            photon_operator_share=round(operator_share(profile), 4),
+            photon_pays=speedup > rates.break_even,
+            estimated_cost_change_pct=round((photon_hourly / speedup / plain_hourly - 1.0) * 100.0, 2),
+        )
+    if json_out:
+        print_json(result)
+        return
+    table = Table(title="Photon ROI", show_header=True, header_style="bold")
+    table.add_column("item")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        if value is not None:
+            table.add_row(key, escape(str(value)))
+    console.print(table)
+    verdict = (
+        f"Photon must make this cluster {rates.break_even:.2f}x faster to cost no more."
+        if result["estimated_speedup"] is None
+        else f"Estimated speedup {result['estimated_speedup']:.2f}x vs break-even {rates.break_even:.2f}x: "
+        + ("Photon pays." if result["photon_pays"] else "Photon does not pay.")
+    )
+    console.print(verdict)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -10,7 +10,9 @@ from sync_provider.cli._common import JsonOption, console, fmt_duration, fmt_usd
 from sync_provider.cli.context import get_context
 from sync_provider.cli.products import PRODUCTS
 from sync_provider.engine.models import Preference, Solution
-from sync_provider.store import PredictionRecord, SyncStore
+
+if TYPE_CHECKING:
+    from sync_provider.store import PredictionRecord, SyncStore
 
 app = typer.Typer(no_args_is_help=True, help="Predictions: the engine's recommendations, one solution per preference.")
 
@@ -85,8 +87,9 @@ def get(
             print_json(record.model_dump(mode="json"))
         return
     project = store.get_project(record.project_id)
+    run = next((r.external_run_id for r in store.list_runs(project.id) if r.id == record.run_id), record.run_id)
     console.print(
-        f"Prediction {record.id} for [bold]{project.name}[/bold] (run {record.run_id or '–'}): "
+        f"Prediction {record.id} for [bold]{project.name}[/bold] (run {run or '–'}): "
         f"phase {pred.phase.value}. {pred.reason}",
         highlight=False,
     )

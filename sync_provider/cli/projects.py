@@ -3,7 +3,7 @@ versions: history of runs, approval of pending recommendations, rollback."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -23,7 +23,9 @@ from sync_provider.cli._common import (
 )
 from sync_provider.cli.context import get_context
 from sync_provider.engine.models import ApplyMode, Constraints, Goals, Preference, SpotPolicy
-from sync_provider.store import ConfigVersionRecord, ProjectRecord, RunRecord
+
+if TYPE_CHECKING:
+    from sync_provider.store import ConfigVersionRecord, ProjectRecord, RunRecord
 
 app = typer.Typer(
     no_args_is_help=True,

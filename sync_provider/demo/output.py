@@ -96,9 +96,6 @@ class DemoDisplay:
             self._live.update(self._renderable(final=True))
             self._live.__exit__(exc_type, exc, tb)
             self._live = None
-        elif not self.json_lines and exc is None:
-            for job, rows in self.rows.items():
-                self.console.print(runs_table(rows, title=f"Job {job}"))
 
     def _renderable(self, final: bool = False):
         tables = [runs_table(rows, title=f"Job {job}") for job, rows in self.rows.items() if rows]
@@ -129,7 +126,7 @@ class DemoDisplay:
             if main_job:
                 print_json_line(row.contract())
         elif not self._show_live:
-            self.console.print(_line(row), highlight=False, markup=False)
+            self.console.print(_line(row), highlight=False, markup=False, soft_wrap=True)
         self._refresh()
 
     def message(self, text: str) -> None:

@@ -17,8 +17,8 @@ from sync_provider.engine.models import ClusterConfig, Constraints, Goals, Prefe
 DEMO_WORKLOAD = "sync_demo_daily_etl"
 #: The job's own cluster before Sync: sized once for a bad day and never touched again.
 OVERSIZED_START = ClusterConfig(instance_type="r5.4xlarge", num_workers=24)
-#: What the business asks of the job: done within 30 minutes, ideally for at most $2.50 a run.
-DEMO_GOALS = Goals(sla_seconds=1800.0, cost_target_usd=2.50, preference=Preference.ECONOMY)
+#: What the business asks of the job: done within 30 minutes, ideally for at most $3 a run.
+DEMO_GOALS = Goals(sla_seconds=1800.0, cost_target_usd=3.00, preference=Preference.ECONOMY)
 #: The platform team's guardrails: x86 general-purpose and memory-optimised families, 2 to 32 workers.
 DEMO_CONSTRAINTS = Constraints(
     instance_families=["m5", "m5d", "m6i", "r5", "r5d", "r6i"],

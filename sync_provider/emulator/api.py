@@ -10,14 +10,23 @@ import asyncio
 import base64
 import hmac
 import json
+import logging
+import shutil
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.middleware.base import BaseHTTPMiddleware
 
-from sync_provider.emulator.delivery import S3Sink, build_files, write_dbfs
+from sync_provider.emulator.delivery import (
+    S3Sink,
+    build_files,
+    collector_destination,
+    collector_records,
+    write_dbfs,
+)
 from sync_provider.emulator.errors import ApiError, invalid, not_found
 from sync_provider.emulator.physics import catalog, node
 from sync_provider.emulator.simulator import ClusterSpec, expected
@@ -27,6 +36,7 @@ from sync_provider.emulator.workloads import BUILTIN_WORKLOADS, WorkloadError, l
 from sync_provider.emulator.workspace import Workspace
 
 VERSIONS = ("2.0", "2.1", "2.2")
+log = logging.getLogger(__name__)
 DBFS_READ_MAX = 1024 * 1024
 
 
@@ -109,12 +119,15 @@ class Emulator:
         self.s3 = s3
         self.faults = Faults()
         self._delivering: set[str] = set()
+        # a few deliveries at once, so one huge log does not hold up the others
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="emulator-delivery")
 
     def now(self) -> int:
         return self.ws.clock.now_ms()
 
-    def deliver_due(self) -> None:
-        """Deliver the logs of every cluster whose (simulated) delivery time has come."""
+    def deliver_due(self, *, wait: bool = False) -> None:
+        """Deliver the logs of every cluster whose (simulated) delivery time has come (with `wait`, return
+        once they are written)."""
         now = self.now()
         with self.ws.lock:
             due = [
@@ -127,11 +140,28 @@ class Emulator:
             ]
             for c in due:
                 self._delivering.add(c["cluster_id"])
-        for cl in due:
-            try:
-                self._deliver(cl, now)
-            finally:
-                self._delivering.discard(cl["cluster_id"])
+        futures = [self._pool.submit(self._deliver_one, cl, now) for cl in due]
+        if wait:
+            for f in futures:
+                f.result()
+
+    def _deliver_one(self, cl: dict, now: int) -> None:
+        """Deliver one cluster's logs; a bad destination fails that delivery only (retried, then reported)."""
+        try:
+            self._deliver(cl, now)
+        except Exception as exc:  # noqa: BLE001 - recorded as the cluster's last_exception
+            log.warning("log delivery for cluster %s failed: %s", cl["cluster_id"], exc)
+            with self.ws.lock:
+                cl["delivery_attempts"] = cl.get("delivery_attempts", 0) + 1
+                cl["delivery_error"] = f"{type(exc).__name__}: {exc}"
+                # retry five simulated minutes later, twice, then give up (clusters/get shows last_exception)
+                cl["deliver_ms"] = now + 300_000 if cl["delivery_attempts"] < 3 else None
+                self.ws.save()
+        finally:
+            self._delivering.discard(cl["cluster_id"])
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _deliver(self, cl: dict, now: int) -> None:
         run = self.ws.runs.get(cl["run_id"])
@@ -141,17 +171,31 @@ class Emulator:
         # the cluster as the collector saw it while running
         view = cluster_view(self.ws, cl, (cl.get("ready_ms") or cl["create_ms"]) + 1)
         for t in run["tasks"]:
-            if t.get("cluster_id") != cl["cluster_id"] or t["run_id"] not in self.ws.sims and "truth" not in t:
-                continue
-            sim = self.ws.simulation(t)
-            files.update(build_files(sim, cl, t, view, t.get("cut_ms"), t["ready_ms"]))
-        dest = cl["log_dest"]
-        if dest.startswith("s3://") or dest.startswith("s3a://"):
-            self.s3.write(dest.replace("s3a://", "s3://", 1), files)
-        else:
-            write_dbfs(self.ws.data_dir / "dbfs", dest, files)
+            if t.get("cluster_id") != cl["cluster_id"] or "truth" not in t:
+                continue  # another cluster's task, or one whose simulation crashed (no Spark ran)
+            if cl.get("log_dest"):
+                files.update(build_files(self.ws.simulation(t), cl, t, view, t.get("cut_ms"), t["ready_ms"]))
+        by_dest: dict[str, dict[str, bytes]] = {}
+        if cl.get("log_dest"):
+            by_dest[cl["log_dest"]] = files
+        collector = collector_destination(cl)
+        if collector:
+            for t in run["tasks"]:
+                if t.get("cluster_id") == cl["cluster_id"] and "truth" in t:
+                    by_dest.setdefault(collector, {}).update(
+                        collector_records(self.ws.simulation(t), cl, t["ready_ms"])
+                    )
+                    break
+        for dest, dest_files in by_dest.items():
+            if dest.startswith(("s3://", "s3a://")):
+                self.s3.write(dest.replace("s3a://", "s3://", 1), dest_files)
+            else:
+                write_dbfs(self.ws.data_dir / "dbfs", dest, dest_files)
         with self.ws.lock:
             cl["delivered_ms"] = cl["deliver_ms"]
+            for t in run["tasks"]:
+                if t.get("cluster_id") == cl["cluster_id"]:
+                    self.ws.sims.pop(t["run_id"], None)  # delivered: the task-level detail is no longer needed
             self.ws.save()
 
 
@@ -487,6 +531,43 @@ def create_app(emulator: Emulator) -> FastAPI:
             **({"size": target.stat().st_size} if kind == "FILE" else {}),
         }
 
+    @route("POST", "workspace/mkdirs")
+    async def workspace_mkdirs(request: Request):
+        body = await _body(request)
+        target = ws.workspace_file(str(_require(body, "path")))
+        if target.is_file():
+            raise ApiError(400, "RESOURCE_ALREADY_EXISTS", f"Path ({body['path']}) already exists as a file.")
+        target.mkdir(parents=True, exist_ok=True)
+        return {}
+
+    @route("GET", "workspace/list")
+    async def workspace_list(request: Request):
+        path = str(_require(_params(request), "path"))
+        target = ws.workspace_file(path)
+        if not target.is_dir():
+            raise not_found(f"Path ({path}) doesn't exist.")
+        base = "/" + path.strip("/")
+        objects = [
+            {"path": f"{base.rstrip('/')}/{c.name}", "object_type": "DIRECTORY" if c.is_dir() else "FILE"}
+            for c in sorted(target.iterdir())
+        ]
+        return {"objects": objects} if objects else {}
+
+    @route("POST", "workspace/delete")
+    async def workspace_delete(request: Request):
+        body = await _body(request)
+        path = str(_require(body, "path"))
+        target = ws.workspace_file(path)
+        if not target.exists():
+            raise not_found(f"Path ({path}) doesn't exist.")
+        if target.is_dir():
+            if any(target.iterdir()) and not body.get("recursive"):
+                raise ApiError(400, "DIRECTORY_NOT_EMPTY", f"Folder ({path}) is not empty; pass recursive=true")
+            shutil.rmtree(target)
+        else:
+            target.unlink()
+        return {}
+
     @route("GET", "workspace/export")
     async def workspace_export(request: Request):
         path = str(_require(_params(request), "path"))
@@ -545,6 +626,27 @@ def create_app(emulator: Emulator) -> FastAPI:
             fh.seek(offset)
             data = fh.read(length)
         return {"bytes_read": len(data), "data": base64.b64encode(data).decode()}
+
+    @route("POST", "dbfs/mkdirs")
+    async def dbfs_mkdirs(request: Request):
+        body = await _body(request)
+        target = ws.dbfs_file(str(_require(body, "path")))
+        if target.is_file():
+            raise ApiError(400, "RESOURCE_ALREADY_EXISTS", f"A file already exists at {body['path']}.")
+        target.mkdir(parents=True, exist_ok=True)
+        return {}
+
+    @route("POST", "dbfs/delete")
+    async def dbfs_delete(request: Request):
+        body = await _body(request)
+        target = ws.dbfs_file(str(_require(body, "path")))
+        if target.is_dir():
+            if any(target.iterdir()) and not body.get("recursive"):
+                raise ApiError(400, "IO_ERROR", f"{body['path']} is a non-empty directory; pass recursive=true")
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+        return {}  # deleting a missing path succeeds, as on Databricks
 
     @route("POST", "dbfs/put")
     async def dbfs_put(request: Request):
@@ -706,7 +808,8 @@ def create_app(emulator: Emulator) -> FastAPI:
 
     @app.post("/emulator/v1/deliver")
     async def deliver_now():
-        emulator.deliver_due()
+        """Deliver whatever is due now and answer once it is written (tests use it to avoid polling)."""
+        await asyncio.to_thread(emulator.deliver_due, wait=True)
         return {"ok": True}
 
     return app

@@ -2,7 +2,7 @@
 
 <destination>/<cluster_id>/eventlog/<cluster_id>_<driver_ip>/<spark_context_id>/eventlog (+ rolled .gz parts)
 <destination>/<cluster_id>/driver/{stdout,stderr,log4j-active.log}
-<destination>/<cluster_id>/sync_data/<spark_context_id>/{aws_cluster_info.json,aws_instances.json} (collector)
+<collector destination>/<cluster_id>/sync_data/<instance_id>.json   (the project's collector init script)
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.config import Config
 
-from sync_provider.emulator.eventlog_writer import EventLogMeta, render_eventlog, roll_parts
+from sync_provider.emulator.eventlog_writer import EventLogMeta, render_eventlog, roll_parts, spark_version_for
 from sync_provider.emulator.simulator import SimulatedRun
 
 log = logging.getLogger(__name__)
@@ -57,39 +57,71 @@ def build_files(
     started = datetime.fromtimestamp(run_start_ms / 1000, UTC).strftime("%y/%m/%d %H:%M:%S")
     files[f"{cid}/driver/stdout"] = f"{started} Starting driver for {sim.app_name}\n".encode()
     files[f"{cid}/driver/stderr"] = b""
+    version = spark_version_for(meta.runtime_version, sim.spark_version)
     files[f"{cid}/driver/log4j-active.log"] = (
-        f"{started} INFO SparkContext: Running Spark version {sim.spark_version}\n"
+        f"{started} INFO SparkContext: Running Spark version {version}\n"
         f"{started} INFO SparkContext: Submitted application: {sim.app_name}\n"
     ).encode()
-    if cluster["new_cluster"].get("init_scripts"):
-        spot = bool(cluster["spec"]["spot"])
-        instances = [
-            {
-                "InstanceId": e["instance_id"],
-                "InstanceType": cluster["spec"]["instance_type"],
-                "PrivateIpAddress": e["private_ip"],
-                "LaunchTime": e["start_timestamp"],
-                "InstanceLifecycle": "spot" if spot else "on-demand",
-                "State": {"Name": "terminated"},
-            }
-            for e in view.get("executors", [])
-        ]
-        if view.get("driver"):
-            d = view["driver"]
-            instances.insert(
-                0,
-                {
-                    "InstanceId": d["instance_id"],
-                    "InstanceType": view["driver_node_type_id"],
-                    "PrivateIpAddress": d["private_ip"],
-                    "LaunchTime": d["start_timestamp"],
-                    "InstanceLifecycle": "on-demand",
-                    "State": {"Name": "terminated"},
-                },
-            )
-        base = f"{cid}/sync_data/{task['spark_context_id']}"
-        files[f"{base}/aws_cluster_info.json"] = json.dumps(view).encode()
-        files[f"{base}/aws_instances.json"] = json.dumps(instances).encode()
+    return files
+
+
+def collector_destination(cluster: dict) -> str | None:
+    """Where the project's collector init script writes node records: its SYNC_LOG_DESTINATION, when the
+    cluster runs init scripts (without that variable the script does nothing)."""
+    nc = cluster["new_cluster"]
+    dest = (nc.get("spark_env_vars") or {}).get("SYNC_LOG_DESTINATION")
+    return str(dest).rstrip("/") if nc.get("init_scripts") and dest else None
+
+
+def collector_records(sim: SimulatedRun, cluster: dict, run_start_ms: int) -> dict[str, bytes]:
+    """What sync_provider/resources/collector_init.sh writes on every node of the cluster:
+    `<cluster_id>/sync_data/<instance_id>.json` with the documented record (times in epoch seconds)."""
+    cid = cluster["cluster_id"]
+    spec = cluster["spec"]
+    env = cluster["new_cluster"].get("spark_env_vars") or {}
+    zone = (cluster["new_cluster"].get("aws_attributes") or {}).get("zone_id") or "us-east-1a"
+    created_s = cluster["create_ms"] / 1000
+    end_s = (cluster.get("terminated_ms") or run_start_ms) / 1000
+    nodes = [
+        (
+            "driver",
+            cluster["driver_ip"],
+            spec["driver_instance_type"] or spec["instance_type"],
+            True,
+            False,
+            created_s + 30,
+            end_s,
+            False,
+        )
+    ]
+    for k, e in enumerate(x for x in sim.executors if x.executor_id != "driver"):
+        lost = bool(e.removed_reason and "spot" in e.removed_reason)
+        start = created_s + 30 if e.added_s <= 1.0 else run_start_ms / 1000 + e.added_s - 60
+        stop = run_start_ms / 1000 + e.removed_s if lost and e.removed_s is not None else end_s
+        nodes.append((f"w{k}", e.host, spec["instance_type"], False, bool(spec["spot"]), start, stop, lost))
+    files: dict[str, bytes] = {}
+    for key, ip, itype, is_driver, spot, start, stop, lost in nodes:
+        # the same instance ids clusters/get shows for the driver and the executors
+        instance_id = f"i-0{cid[-8:]}d0000" if is_driver else f"i-0{cid[-8:]}{int(key[1:]):05d}"
+        record = {
+            "collector_version": 1,
+            "cluster_id": cid,
+            "project_id": env.get("SYNC_PROJECT_ID"),
+            "instance_id": instance_id,
+            "instance_type": itype,
+            "lifecycle": "spot" if spot else "on-demand",
+            "availability_zone": zone,
+            "region": zone[:-1],
+            "private_ip": ip,
+            "is_driver": is_driver,
+            "metadata_available": True,
+            "start_time": int(start),
+            "last_seen": int(stop),
+            # a reclaimed spot node gets the interruption notice and dies without a shutdown signal
+            "stop_time": None if lost else int(stop),
+            "spot_interruption_time": int(stop) - 120 if lost else None,
+        }
+        files[f"{cid}/sync_data/{instance_id}.json"] = json.dumps(record).encode()
     return files
 
 

@@ -40,6 +40,23 @@ _PHOTON_NAMES = {
 }
 
 
+# Apache Spark version inside each Databricks Runtime (LTS and recent releases).
+_DBR_SPARK = {
+    "10.4": "3.2.1",
+    "11.3": "3.3.0",
+    "12.2": "3.3.2",
+    "13.3": "3.4.1",
+    "14.3": "3.5.0",
+    "15.4": "3.5.0",
+    "16.4": "3.5.2",
+}
+
+
+def spark_version_for(runtime_version: str, default: str) -> str:
+    """The Spark version a Databricks Runtime key like `13.3.x-photon-scala2.12` ships; `default` otherwise."""
+    return _DBR_SPARK.get(".".join(runtime_version.split(".")[:2]), default)
+
+
 @dataclass
 class EventLogMeta:
     """Where and how the run happened, as the Databricks driver knows it."""
@@ -327,7 +344,8 @@ def eventlog_events(sim: SimulatedRun, meta: EventLogMeta) -> list[tuple[int, di
         seq += 1
         ev.append((ts, order, seq, e))  # type: ignore[arg-type]
 
-    add(t0, {"Event": "SparkListenerLogStart", "Spark Version": sim.spark_version}, 0)
+    spark_version = spark_version_for(meta.runtime_version, sim.spark_version)
+    add(t0, {"Event": "SparkListenerLogStart", "Spark Version": spark_version}, 0)
     add(
         t0,
         {

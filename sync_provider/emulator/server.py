@@ -21,7 +21,8 @@ DEFAULT_TOKEN = "dapi-emulator-development-token"
 log = logging.getLogger(__name__)
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free on `host` right now (for servers started on "any free port")."""
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
@@ -42,7 +43,7 @@ class EmulatorServer:
         if not token:
             raise ValueError("token must not be empty")
         self.host = host
-        self.port = port or _free_port(host)
+        self.port = port or free_port(host)
         self._tmp = None if data_dir else tempfile.mkdtemp(prefix="sync-emulator-")
         self.data_dir = Path(data_dir or self._tmp).expanduser()
         self.time_scale = time_scale
@@ -60,12 +61,19 @@ class EmulatorServer:
 
     def start(self) -> EmulatorServer:
         """Start S3 (unless an endpoint was given) and the HTTP server; returns once both are serving."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # leave nothing running behind a failed start
+            raise
+
+    def _start(self) -> EmulatorServer:
         if self.s3_endpoint_url is None:
             from moto.server import ThreadedMotoServer
 
             logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
 
-            s3_port = _free_port(self.host)
+            s3_port = free_port(self.host)
             self._moto = ThreadedMotoServer(ip_address=self.host, port=s3_port, verbose=False)
             self._moto.start()
             self.s3_endpoint_url = f"http://{self.host}:{s3_port}"
@@ -98,6 +106,7 @@ class EmulatorServer:
         if self._thread:
             self._thread.join(timeout=10)
         if self.emulator:
+            self.emulator.shutdown()
             self.emulator.ws.shutdown()
         if self._moto is not None:
             self._moto.stop()

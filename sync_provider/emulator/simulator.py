@@ -301,9 +301,8 @@ def simulate(
         job.stage_ids.append(stage_id)
         n = max(1, round(st.tasks * growth)) if st.input_bytes > 0 else st.tasks
         scale = growth * st.tasks / n
-        m = _task_sizes(workload, st, n, run_index, sidx) * scale
-        if noise:
-            m = m * run_mult * np.exp(rng.normal(0.0, 0.05, n))
+        m = _task_sizes(workload, st, n, run_index, sidx) * scale  # data per task: the layout, never noisy
+        slow = run_mult * np.exp(rng.normal(0.0, 0.05, n)) if noise else 1.0  # run-to-run and task jitter
 
         # Autoscaling: a backlog much larger than the slots asks for more nodes, which join after a delay.
         if not upscaled and n > 2 * nodes0 * exec_node.cores:
@@ -337,6 +336,7 @@ def simulate(
         sw_t = sw / MB / disk_slot
         out = st.output_bytes * growth / n * m / scale
         out_t = out / MB / min(60.0, net_slot)
+        cpu, gc, spill_t, in_t, fetch, sw_t, out_t = (x * slow for x in (cpu, gc, spill_t, in_t, fetch, sw_t, out_t))
         run = cpu + gc + spill_t + in_t + fetch + sw_t + out_t
         cpu_time = cpu + gc * 0.5 + (sw_t + spill_t) * 0.1
         total_input += int(in_bytes.sum())

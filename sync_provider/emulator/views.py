@@ -312,6 +312,8 @@ def cluster_view(ws: Workspace, cl: dict, now: int) -> dict:
         delivered = cl.get("delivered_ms")
         if delivered is not None and delivered <= now:
             view["cluster_log_status"] = {"last_attempted": delivered}
+        elif cl.get("delivery_error") and (cl.get("terminated_ms") or now) <= now:
+            view["cluster_log_status"] = {"last_attempted": cl["terminated_ms"], "last_exception": cl["delivery_error"]}
         elif cl.get("ready_ms") is not None and now >= cl["ready_ms"]:
             # periodic delivery attempts every 5 minutes while running; the final one comes after termination
             upto = min(now, cl.get("end_ms") or now)

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from sync_provider.emulator.clock import SimClock
-from sync_provider.emulator.errors import ApiError, invalid, not_found
-from sync_provider.emulator.simulator import ClusterSpec, SimulatedRun, simulate
+from sync_provider.emulator.delivery import collector_destination
+from sync_provider.emulator.errors import ApiError, invalid
+from sync_provider.emulator.simulator import TEARDOWN_S, ClusterSpec, SimulatedRun, simulate
 from sync_provider.emulator.specs import as_int, cluster_spec, log_destination, workload_ref
 from sync_provider.emulator.workloads import (
     BUILTIN_WORKLOADS,
@@ -68,7 +69,12 @@ class Workspace:
         path = self._state_path()
         if not path.exists():
             return
-        data = json.loads(path.read_text())
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise RuntimeError(
+                f"the emulator state file {path} cannot be read ({exc}); move it away or start with another data dir"
+            ) from None
         self.jobs = {int(k): v for k, v in data.get("jobs", {}).items()}
         self.runs = {int(k): v for k, v in data.get("runs", {}).items()}
         self.clusters = data.get("clusters", {})
@@ -106,7 +112,7 @@ class Workspace:
         ref = workload_ref(task)
         if ref:
             local = self.dbfs_file(ref) if ref.startswith("dbfs:") else self.workspace_file(ref)
-            for candidate in (local, local.with_suffix(".yaml"), local.with_suffix(".json")):
+            for candidate in (local, *(local.parent / f"{local.name}{sfx}" for sfx in (".yaml", ".yml", ".json"))):
                 if candidate.is_file():
                     try:
                         return parse_workload(candidate.read_text(), ref), ref
@@ -354,7 +360,10 @@ class Workspace:
                 cluster["ready_ms"] = cluster["ready_ms"] or start
                 cluster["free_ms"] = start
                 continue
-            self.sims[t["run_id"]] = sim
+            if cluster["log_dest"] or collector_destination(
+                cluster
+            ):  # kept until its logs are delivered (re-simulated after a restart)
+                self.sims[t["run_id"]] = sim
             startup = int(sim.startup_s * 1000) if startup_ms is None else 0
             start = max(dep_end, cluster.get("free_ms") or dep_end)
             ready = start + startup
@@ -376,7 +385,7 @@ class Workspace:
                 life_terminal="TERMINATED",
                 state_message=message,
                 cut_ms=cut,
-                truth=self._truth(sim),
+                truth=self._truth(sim, reused_cluster=startup_ms == 0),
             )
             if cluster["ready_ms"] is None:
                 cluster["ready_ms"] = ready
@@ -405,7 +414,8 @@ class Workspace:
     def _close_cluster(self, cl: dict, end_ms: int) -> None:
         cl["end_ms"] = end_ms
         cl["terminated_ms"] = end_ms + CLEANUP_MS
-        cl["deliver_ms"] = cl["terminated_ms"] + random.randint(*DELIVERY_DELAY_MS) if cl["log_dest"] else None
+        writes_logs = cl["log_dest"] or collector_destination(cl)
+        cl["deliver_ms"] = cl["terminated_ms"] + random.randint(*DELIVERY_DELAY_MS) if writes_logs else None
 
     def _workload_for(self, t: dict) -> Workload:
         src = t["workload_source"]
@@ -414,17 +424,25 @@ class Workspace:
         return self.resolve_workload(t["spec"])[0]
 
     @staticmethod
-    def _truth(sim: SimulatedRun) -> dict:
+    def _truth(sim: SimulatedRun, *, reused_cluster: bool = False) -> dict:
+        """The task's ground truth. A task that runs on a job cluster an earlier task already started pays no
+        start-up: its share of the cluster's cost is its own runtime only."""
+        share = 1.0
+        startup = sim.startup_s
+        if reused_cluster:
+            share = sim.runtime_s / (sim.startup_s + sim.runtime_s + TEARDOWN_S)
+            startup = 0.0
+        cloud, dbu = sim.cost.cloud_usd * share, sim.cost.dbu_usd * share
         return {
             "runtime_s": round(sim.runtime_s, 3),
-            "startup_s": round(sim.startup_s, 3),
+            "startup_s": round(startup, 3),
             "succeeded": sim.succeeded,
             "failure": sim.failure,
             "failure_kind": sim.failure_kind,
             "spot_nodes_lost": sim.spot_nodes_lost,
-            "cost_usd": round(sim.cost.total_usd, 6),
-            "cloud_usd": round(sim.cost.cloud_usd, 6),
-            "dbu_usd": round(sim.cost.dbu_usd, 6),
+            "cost_usd": round(cloud + dbu, 6),
+            "cloud_usd": round(cloud, 6),
+            "dbu_usd": round(dbu, 6),
             "num_tasks": sim.num_tasks,
             "input_bytes": sim.input_bytes,
             "growth_factor": sim.growth_factor,
@@ -515,7 +533,3 @@ class Workspace:
     def shutdown(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.save()
-
-
-def not_found_path(path: str) -> ApiError:
-    return not_found(f"Path ({path}) doesn't exist.")

@@ -39,6 +39,4 @@ def recommend(
     that `constraints` would enumerate (the answer is then one of them). Raises NoCandidateError when nothing
     is left to choose from and InvalidHistoryError for a history the engine cannot learn from.
     """
-    return _controller(cost_model, settings).decide(
-        history, goals, constraints, current=current, candidates=candidates
-    )
+    return _controller(cost_model, settings).decide(history, goals, constraints, current=current, candidates=candidates)

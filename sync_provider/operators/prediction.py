@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from sync_provider.cluster_spec import TAG_CONFIG_VERSION
-from sync_provider.engine.models import ClusterConfig, Constraints, Goals, Prediction, RunObservation, Solution
+from sync_provider.engine.models import ClusterConfig, Constraints, Goals, Prediction, Solution
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -33,7 +32,6 @@ XCOM_PREDICTION_ID = "prediction_id"
 XCOM_SUMMARY = "summary"
 XCOM_RUN_ID = "run_id"  # the key Databricks operators push the run id under
 XCOM_SYNC_PROJECT_ID = "sync_project_id"  # pushed by SyncDatabricksSubmitRunOperator
-CONFIG_VERSION_TAGS = (TAG_CONFIG_VERSION,)
 
 
 class PredictionError(Exception):
@@ -232,7 +230,6 @@ def run_prediction(
     if existing is None:
         report, profile = _evidence(api, run_id, settings, task_key, log_destination, s3_client_factory, warnings)
         observation = build_observation(report, profile, cost_model)
-        observation = _with_run_identity(observation, report, run_id)
         sla = project.goals.sla_seconds
         sla_met = observation.succeeded and (
             sla is None or (observation.runtime_s is not None and observation.runtime_s <= sla)
@@ -349,32 +346,6 @@ def _evidence(
         except Exception as exc:
             warnings.append(_log_read_warning(destination or "", exc, settings))
     return report, profile
-
-
-def _with_run_identity(observation: RunObservation, report: Any, run_id: str) -> RunObservation:
-    """Make sure the observation names its Databricks run and the config version the submit operator tagged."""
-    update: dict[str, Any] = {}
-    if not observation.run_id:
-        update["run_id"] = str(run_id)
-    if observation.config_version is None:
-        version = _tagged_config_version(report)
-        if version is not None:
-            update["config_version"] = version
-    return observation.model_copy(update=update) if update else observation
-
-
-def _tagged_config_version(report: Any) -> int | None:
-    sources = [getattr(report, "cluster", None) or {}]
-    run = getattr(report, "run", None) or {}
-    sources.append((run.get("cluster_spec") or {}).get("new_cluster") or {})
-    sources += [t.get("new_cluster") or {} for t in run.get("tasks") or []]
-    sources += [j.get("new_cluster") or {} for j in run.get("job_clusters") or []]
-    for src in sources:
-        tags = {**(src.get("default_tags") or {}), **(src.get("custom_tags") or {})}
-        for name in CONFIG_VERSION_TAGS:
-            if str(tags.get(name, "")).isdigit():
-                return int(tags[name])
-    return None
 
 
 def _log_read_warning(destination: str, exc: Exception, settings: SyncSettings) -> str:

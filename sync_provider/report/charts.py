@@ -122,10 +122,11 @@ def cost_chart(job: JobSeries) -> str:
             svg.text(bands.centre(i), bottom - 6, "×", text_anchor="middle", font_size=16, fill=COLOURS["failed"])
             continue
         top_y = y(point.true_cost_usd)
+        bar = min(bands.width, 64.0)
         svg.rect(
-            bands.centre(i) - bands.width / 2,
+            bands.centre(i) - bar / 2,
             top_y,
-            bands.width,
+            bar,
             bottom - top_y,
             title=_tooltip(point),
             fill=COLOURS[status],

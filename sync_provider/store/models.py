@@ -63,7 +63,7 @@ class PredictionRow(Base):
     )
     run_id: Mapped[str | None] = mapped_column(String(128))
     prediction: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
-    status: Mapped[str] = mapped_column(String(16), nullable=False, default="new")
+    status: Mapped[str] = mapped_column(String(32), nullable=False, default="new")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 

@@ -9,12 +9,14 @@ the database's unique (project_id, version) constraint for the race between chec
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic_core import to_jsonable_python
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -60,6 +62,15 @@ _UPDATABLE = {
     "platform",
 }
 _engines: dict[str, Engine] = {}
+
+
+def _forget_inherited_connections() -> None:
+    """After a fork (Celery prefork, LocalExecutor), never reuse the parent's pooled connections."""
+    for engine in _engines.values():
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
 def _aware(dt: datetime) -> datetime:
@@ -236,7 +247,7 @@ class SyncStore:
             external_run_id=external_run_id,
             observation=obs.model_dump(mode="json"),
             sla_met=sla_met,
-            report=report,
+            report=to_jsonable_python(report) if report is not None else None,  # datetimes, enums, models
             recorded_at=utcnow(),
         )
         try:
@@ -272,6 +283,7 @@ class SyncStore:
     def save_prediction(
         self, project_id: str, prediction: Prediction, *, run_id: str | None = None, status: str = "new"
     ) -> PredictionRecord:
+        _check_status(status)
         with self._session() as s:
             pid = self._get(s, project_id).id
             row = PredictionRow(
@@ -302,6 +314,7 @@ class SyncStore:
 
     def set_prediction_status(self, prediction_id: str, status: str) -> PredictionRecord:
         """Mark a prediction (e.g. "applied", "pending", "dismissed"): predictions are advice, not history."""
+        _check_status(status)
         with self._session() as s:
             row = s.scalars(select(PredictionRow).where(PredictionRow.id == prediction_id)).first()
             if row is None:
@@ -486,6 +499,11 @@ class SyncStore:
         if row is None:
             raise InvalidTransition(f"project {pid}: no config version {version}")
         return row
+
+
+def _check_status(status: str) -> None:
+    if not status or len(status) > 32:
+        raise SyncStoreError(f"prediction status must be 1 to 32 characters, got {status!r}")
 
 
 def _project(r: Project) -> ProjectRecord:

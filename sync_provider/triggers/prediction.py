@@ -51,6 +51,7 @@ class SyncPredictionTrigger(BaseTrigger):
         self.wait_for_eventlog = wait_for_eventlog
         self.aws_conn_id = aws_conn_id
         self.aws_endpoint_url = aws_endpoint_url
+        self._query_params = False
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -78,7 +79,7 @@ class SyncPredictionTrigger(BaseTrigger):
         try:
             async with hook:
                 while True:
-                    run = await hook.a_get_run(int(self.run_id) if self.run_id.isdigit() else self.run_id)
+                    run = await self._get_run(hook)
                     facts = run_facts(run, task_key=self.task_key)
                     if facts.terminated:
                         destination = self.log_destination or facts.log_destination
@@ -108,6 +109,22 @@ class SyncPredictionTrigger(BaseTrigger):
             yield TriggerEvent(
                 {"status": "error", "run_id": self.run_id, "message": f"{type(exc).__name__}: {exc}", "check": None}
             )
+
+    async def _get_run(self, hook: Any) -> dict[str, Any]:
+        """runs/get with the provider's async hook. It sends GET parameters as a JSON body, which Databricks
+        accepts; some proxies and workspace stand-ins do not (HTTP 400), so then the query string is used."""
+        run_id = int(self.run_id) if self.run_id.isdigit() else self.run_id
+        if not self._query_params:
+            try:
+                return await hook.a_get_run(run_id)
+            except Exception as exc:
+                if getattr(exc, "http_status_code", None) != 400:
+                    raise
+                self.log.info("runs/get refused a JSON body (HTTP 400): passing run_id in the query string")
+                self._query_params = True
+        from sync_provider.hooks.databricks_api import async_databricks_api
+
+        return await async_databricks_api(hook)("GET", "api/2.2/jobs/runs/get", {"run_id": run_id})
 
     def _reader(self, destination: str) -> Any:
         """The blocking log reader, built in a thread (connection lookups and boto3 setup block)."""

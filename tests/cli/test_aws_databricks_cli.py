@@ -7,6 +7,7 @@ token, guardrails, a job without the keyed cluster.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import httpx
@@ -69,6 +70,9 @@ def ws(emulator, monkeypatch, store_url) -> Workspace:
     monkeypatch.setenv("SYNC_AWS_ENDPOINT_URL", emulator.s3_endpoint_url)
     monkeypatch.setenv("SYNC_LOG_DESTINATION", f"s3://{bucket}/logs")
     monkeypatch.setenv("AWS_REGION", "us-east-1")
+    import boto3
+
+    boto3.client("s3", endpoint_url=emulator.s3_endpoint_url, region_name="us-east-1").create_bucket(Bucket=bucket)
     return Workspace(emulator, bucket)
 
 
@@ -117,7 +121,8 @@ def test_tutorial_flow_run_predict_apply_run(cli, ws, store_url):
     status = {c["name"]: c["status"] for c in access["checks"]}
     assert status["token"] == "ok" and status["log destination"] == "ok" and status["jobs/get"] == "ok"
     assert status["clusters/events"] == "ok"
-    assert "history" and "tutorial" in cli("projects", "history", "tutorial").stdout
+    history = json_of(cli("projects", "history", "tutorial", "--json"))
+    assert [r["external_run_id"] for r in history] == [first["run_id"]]  # run-prediction only runs the job
 
 
 def test_missing_event_log_needs_allow_incomplete(cli, ws, store_url, monkeypatch):
@@ -208,3 +213,39 @@ def test_airflow_connection_instead_of_host_and_token(cli, ws, monkeypatch):
     assert report["workspace"] == "Airflow connection 'dbx_emulator'"
     assert {c["name"]: c["status"] for c in report["checks"]}["token"] == "ok"
     assert ws.emulator.token not in json.dumps(report)
+
+
+def test_access_report_reads_a_dbfs_destination_and_names_a_missing_bucket(cli, ws, monkeypatch):
+    monkeypatch.setenv("SYNC_LOG_DESTINATION", "dbfs:/cluster-logs/sync")
+    checks = {c["name"]: c for c in json_of(cli("aws-databricks", "access-report", "--json"))["checks"]}
+    assert (
+        checks["log destination"]["status"] == "ok" and "dbfs:/cluster-logs/sync" in checks["log destination"]["detail"]
+    )
+
+    monkeypatch.setenv("SYNC_LOG_DESTINATION", f"s3://no-such-bucket-{uuid.uuid4().hex[:8]}/logs")
+    res = cli("aws-databricks", "access-report", code=1)
+    assert "does not exist" in res.stdout and "log destination" in res.stderr
+
+
+def test_a_failed_run_is_recorded_and_exits_1(cli, ws, store_url):
+    job_id = ws.create_job(workers=4)
+    cli("projects", "create", "crashy", "--job-id", job_id, "--sla-minutes", "60")
+    ws.http.post("/emulator/v1/faults", json={"kind": "crash_run", "count": 1}).raise_for_status()
+    res = cli("aws-databricks", "run-job", job_id, "--project", "crashy", "--poll-seconds", POLL,
+              "--allow-incomplete-cluster-report", "--json", code=1)  # fmt: skip
+    assert re.search(r"run \d+ ended (TERMINATED|INTERNAL_ERROR) FAILED", res.stderr) and "is recorded" in res.stderr
+    summary = json_of(res)
+    assert summary["succeeded"] is False and summary["prediction_id"]
+    store = SyncStore(store_url)
+    runs = store.list_runs(store.get_project("crashy").id)
+    assert len(runs) == 1 and runs[0].observation.succeeded is False
+
+
+def test_log_delivery_timeout_names_the_wait_and_the_way_out(cli, ws, store_url):
+    job_id = ws.create_job(workers=4)
+    cli("projects", "create", "impatient", "--job-id", job_id)
+    res = cli("aws-databricks", "run-job", job_id, "--project", "impatient", "--poll-seconds", POLL,
+              "--log-timeout", "0", code=1)  # fmt: skip
+    assert "not completely delivered within 0 s" in res.stderr and "--allow-incomplete-cluster-report" in res.stderr
+    store = SyncStore(store_url)
+    assert store.list_runs(store.get_project("impatient").id) == [], "nothing is recorded when the wait gives up"

@@ -126,7 +126,7 @@ def _dags_test(home: Path, workspace: FakeWorkspace, store_url: str, date: str) 
                 },
             }
         ),
-        "SYNC_EXAMPLE_POLL_SECONDS": "1",
+        "SYNC_EXAMPLE_POLL_SECONDS": "0.5",
     }
     return subprocess.run(
         [AIRFLOW, "dags", "test", "sync_submit_basic", date], env=env, capture_output=True, text=True, timeout=300

@@ -52,7 +52,7 @@ def test_json_mode_prints_only_contract_lines(capsys):
     assert "a note for humans" in err.getvalue()
 
 
-def test_plain_mode_prints_a_line_per_run_and_the_table_at_the_end(capsys):
+def test_plain_mode_prints_a_line_per_run(capsys):
     out, err, console, err_console = _consoles()
     with DemoDisplay(total_steps=2, json_lines=False, console=console, err_console=err_console) as display:
         display.add_row(_row(1, events=["data +50%"], changed="workers 16 → 8"))
@@ -60,7 +60,7 @@ def test_plain_mode_prints_a_line_per_run_and_the_table_at_the_end(capsys):
     text = out.getvalue()
     assert "daily-etl run  1: 8 x m5.2xlarge" in text
     assert "[data +50%] workers 16 → 8" in text
-    assert "Job daily-etl" in text and "What changed" in text
+    assert text.count("daily-etl run") == 2
     assert capsys.readouterr().out == ""
 
 

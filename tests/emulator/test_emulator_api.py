@@ -12,7 +12,7 @@ import pytest
 from sync_provider.emulator import EmulatorServer
 from sync_provider.emulator.simulator import ClusterSpec, expected
 from sync_provider.emulator.workloads import load_workload
-from tests.emulator.conftest import new_cluster, task, wait_for, wait_terminated
+from tests.emulator.emulator_helpers import new_cluster, task, wait_for, wait_terminated
 
 pytestmark = pytest.mark.integration
 
@@ -27,6 +27,15 @@ def upload(api: httpx.Client, path: str, text: str) -> httpx.Response:
     return api.post(
         "/api/2.0/workspace/import",
         json={"path": path, "format": "AUTO", "overwrite": True, "content": base64.b64encode(text.encode()).decode()},
+    )
+
+
+def delivered(api: httpx.Client, cluster_id: str) -> bool:
+    """The final log delivery is done: cluster_log_status.last_attempted reached the termination time."""
+    c = api.get("/api/2.1/clusters/get", params={"cluster_id": cluster_id}).json()
+    return (
+        bool(c.get("terminated_time"))
+        and c.get("cluster_log_status", {}).get("last_attempted", 0) >= c["terminated_time"]
     )
 
 
@@ -192,10 +201,8 @@ def test_cancel_timeout_failure_and_upstream(api):
 
     # the cancelled run's delivered log stops where the driver stopped (no ApplicationEnd)
     cid = cancelled["tasks"][0]["cluster_instance"]["cluster_id"]
-    files = wait_for(
-        lambda: api.get("/api/2.0/dbfs/list", params={"path": f"/logs/cancel/{cid}/eventlog"}).json().get("files"),
-        timeout=30,
-    )
+    wait_for(lambda: delivered(api, cid), timeout=30)
+    files = api.get("/api/2.0/dbfs/list", params={"path": f"/logs/cancel/{cid}/eventlog"}).json()["files"]
     ctx_dir = api.get("/api/2.0/dbfs/list", params={"path": files[0]["path"]}).json()["files"][0]["path"]
     log_path = f"{ctx_dir}/eventlog"
     size = api.get("/api/2.0/dbfs/get-status", params={"path": log_path}).json()["file_size"]
@@ -331,3 +338,58 @@ def test_state_and_run_index_survive_a_restart(tmp_path, emulator_s3):
         second = submit(c, task("a", "skewed", new_cluster("r5.xlarge", 2)))
         assert wait_for(lambda: c.get(f"/emulator/v1/runs/{second}").json()["runtime_s"])
         assert c.get(f"/emulator/v1/runs/{second}").json()["run_index"] == 1
+
+
+def test_failed_delivery_is_reported_not_retried_forever(api):
+    run = wait_terminated(api, submit(api, task("a", "generic", new_cluster(log_dest="s3://x/logs"))))
+    cid = run["tasks"][0]["cluster_instance"]["cluster_id"]
+    status = wait_for(
+        lambda: (
+            api.get("/api/2.1/clusters/get", params={"cluster_id": cid})
+            .json()["cluster_log_status"]
+            .get("last_exception")
+        ),
+        timeout=30,
+    )
+    assert "InvalidBucketName" in status
+    assert api.get("/api/2.1/clusters/list-node-types").status_code == 200  # the server carries on
+
+
+def test_workspace_and_dbfs_file_operations(api):
+    assert api.post("/api/2.0/workspace/mkdirs", json={"path": "/Shared/sync"}).json() == {}
+    assert upload(api, "/Shared/sync/collector_init.sh", "#!/bin/bash\necho hi\n").status_code == 200
+    listed = api.get("/api/2.0/workspace/list", params={"path": "/Shared/sync"}).json()["objects"]
+    assert {"path": "/Shared/sync/collector_init.sh", "object_type": "FILE"} in listed
+    exported = api.get("/api/2.0/workspace/export", params={"path": "/Shared/sync/collector_init.sh"}).json()
+    assert base64.b64decode(exported["content"]).startswith(b"#!/bin/bash")
+    r = api.post("/api/2.0/workspace/delete", json={"path": "/Shared/sync"})
+    assert r.status_code == 400 and r.json()["error_code"] == "DIRECTORY_NOT_EMPTY"
+    assert api.post("/api/2.0/workspace/delete", json={"path": "/Shared/sync", "recursive": True}).json() == {}
+    assert api.get("/api/2.0/workspace/get-status", params={"path": "/Shared/sync"}).status_code == 404
+
+    assert api.post("/api/2.0/dbfs/mkdirs", json={"path": "/tmp/x"}).json() == {}
+    payload = base64.b64encode(b"0123456789").decode()
+    assert api.post("/api/2.0/dbfs/put", json={"path": "dbfs:/tmp/x/f", "contents": payload}).json() == {}
+    r = api.post("/api/2.0/dbfs/put", json={"path": "/tmp/x/f", "contents": payload})
+    assert r.status_code == 400 and r.json()["error_code"] == "RESOURCE_ALREADY_EXISTS"
+    part = api.get("/api/2.0/dbfs/read", params={"path": "/tmp/x/f", "offset": 3, "length": 4}).json()
+    assert part == {"bytes_read": 4, "data": base64.b64encode(b"3456").decode()}
+    assert api.get("/api/2.0/dbfs/read", params={"path": "/tmp/x/f", "length": 2 << 20}).status_code == 400
+    assert api.post("/api/2.0/dbfs/delete", json={"path": "/tmp/x", "recursive": True}).json() == {}
+    assert api.get("/api/2.0/dbfs/get-status", params={"path": "/tmp/x/f"}).status_code == 404
+
+
+def test_admin_deliver_writes_due_logs_before_answering(api):
+    run = wait_terminated(api, submit(api, task("a", "generic", new_cluster(log_dest="dbfs:/logs/admin-deliver"))))
+    cid = run["tasks"][0]["cluster_instance"]["cluster_id"]
+    health = api.get("/emulator/v1/health").json()
+    assert health["status"] == "ok" and health["time_scale"] > 0
+    wait_for(lambda: api.post("/emulator/v1/deliver").status_code == 200 and delivered(api, cid), timeout=30)
+    status = api.get("/api/2.0/dbfs/get-status", params={"path": f"/logs/admin-deliver/{cid}/driver/stdout"})
+    assert status.status_code == 200
+
+
+def test_corrupt_state_file_is_reported(tmp_path, emulator_s3):
+    (tmp_path / "state.json").write_text("{not json")
+    with pytest.raises(RuntimeError, match="state.json cannot be read"):
+        EmulatorServer(data_dir=tmp_path, s3_endpoint=emulator_s3).start()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
 
+import httpx
 import pytest
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.databricks.hooks.databricks import DatabricksHook, RunState
 from databricks.sdk import WorkspaceClient
 
-from tests.emulator.conftest import new_cluster, task, wait_for
+from tests.emulator.emulator_helpers import new_cluster, task, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +32,9 @@ def test_hook_submit_poll_cluster_events_and_s3_eventlog(emulator, airflow_conns
         "3",
         "s3://emu-logs/jobs",
         custom_tags={"sync:project-id": "p-1"},
-        init_scripts=[{"workspace": {"destination": "/Shared/sync/collector.sh"}}],
+        init_scripts=[{"workspace": {"destination": "/Shared/sync/collector_init.sh"}}],
+        spark_env_vars={"SYNC_LOG_DESTINATION": "s3://emu-logs/jobs", "SYNC_PROJECT_ID": "p-1"},
+        aws_attributes={"availability": "SPOT_WITH_FALLBACK", "first_on_demand": 1, "zone_id": "us-east-1b"},
     )
     run_id = hook.submit_run({"run_name": "hook", "tasks": [task("etl", "join_etl", cluster)]})
     seen = set()
@@ -57,18 +61,36 @@ def test_hook_submit_poll_cluster_events_and_s3_eventlog(emulator, airflow_conns
     assert len(types) == events["total_count"]
     assert types[-1] == "TERMINATING" and "RUNNING" in types and "INIT_SCRIPTS_STARTED" in types
 
+    # the final delivery is done once cluster_log_status.last_attempted reaches the termination time
+    after = wait_for(lambda: _delivered(hook, cid), timeout=30)
+    assert after["cluster_log_status"]["last_attempted"] >= after["terminated_time"]
     s3 = S3Hook(aws_conn_id=aws_conn)
     ev_dir = f"jobs/{cid}/eventlog/{cid}_{cluster_info['driver']['private_ip'].replace('.', '_')}/{ctx}/"
-    keys = wait_for(lambda: s3.check_for_bucket("emu-logs") and s3.list_keys("emu-logs", prefix=ev_dir), timeout=30)
+    keys = s3.list_keys("emu-logs", prefix=ev_dir)
     assert f"{ev_dir}eventlog" in keys
     text = s3.read_key(f"{ev_dir}eventlog", "emu-logs")
     assert text.startswith('{"Event":"SparkListenerLogStart"')
     assert text.rstrip().endswith("}") and "SparkListenerApplicationEnd" in text.splitlines()[-1]
     assert s3.list_keys("emu-logs", prefix=f"jobs/{cid}/driver/")
-    collector = s3.list_keys("emu-logs", prefix=f"jobs/{cid}/sync_data/{ctx}/")
-    assert sorted(k.rsplit("/", 1)[1] for k in collector) == ["aws_cluster_info.json", "aws_instances.json"]
-    after = hook._do_api_call(("GET", "2.1/clusters/get"), {"cluster_id": cid})
-    assert after["cluster_log_status"]["last_attempted"] >= after["terminated_time"]
+    # the collector init script's node records (one per node, the documented format)
+    records = [
+        json.loads(s3.read_key(k, "emu-logs")) for k in s3.list_keys("emu-logs", prefix=f"jobs/{cid}/sync_data/")
+    ]
+    assert len(records) >= 4
+    driver = [r for r in records if r["is_driver"]]
+    assert len(driver) == 1 and driver[0]["lifecycle"] == "on-demand"
+    assert driver[0]["instance_id"] == after["driver"]["instance_id"]
+    workers = [r for r in records if not r["is_driver"]]
+    assert {r["lifecycle"] for r in workers} == {"spot"} and {r["instance_type"] for r in workers} == {"m5.2xlarge"}
+    for r in records:
+        assert r["cluster_id"] == cid and r["project_id"] == "p-1" and r["region"] == "us-east-1"
+        assert r["start_time"] <= r["last_seen"]
+
+
+def _delivered(hook: DatabricksHook, cid: str) -> dict | None:
+    info = hook._do_api_call(("GET", "2.1/clusters/get"), {"cluster_id": cid})
+    last = info.get("cluster_log_status", {}).get("last_attempted", 0)
+    return info if info.get("terminated_time") and last >= info["terminated_time"] else None
 
 
 def test_sdk_submit_and_dbfs_delivery(emulator):
@@ -100,7 +122,15 @@ def test_sdk_submit_and_dbfs_delivery(emulator):
     types = [e.type.value for e in w.clusters.events(cid)]
     assert {"CREATING", "RUNNING", "TERMINATING"} <= set(types)
     base = f"dbfs:/cluster-logs/{cid}/eventlog"
-    wait_for(lambda: _exists(w, base), timeout=30)
+
+    def delivered() -> bool:
+        c = w.clusters.get(cid)
+        return bool(
+            c.terminated_time and c.cluster_log_status and c.cluster_log_status.last_attempted >= c.terminated_time
+        )
+
+    wait_for(delivered, timeout=30)
+    assert _exists(w, base)
     files = [f for f in w.dbfs.list(base, recursive=True) if not f.is_dir]
     eventlog = next(f for f in files if f.path.endswith("/eventlog"))
     with w.dbfs.download(eventlog.path) as fh:
@@ -168,5 +198,9 @@ def test_hook_run_now_and_job_update(emulator, airflow_conns):
     a, b = run["tasks"]
     assert a["cluster_instance"]["cluster_id"] == b["cluster_instance"]["cluster_id"]  # one job cluster
     assert b["start_time"] >= a["end_time"] - 1  # b waited for a
+    truth = httpx.get(
+        f"{emulator.url}/emulator/v1/runs/{run_id}", headers={"Authorization": f"Bearer {emulator.token}"}
+    ).json()["tasks"]
+    assert truth[0]["startup_s"] > 0 and truth[1]["startup_s"] == 0  # one start-up for the shared job cluster
     assert hook.get_job_id(run_id) == job_id
     assert any(j["job_id"] == job_id for j in hook.list_jobs(job_name="nightly"))

@@ -15,7 +15,7 @@ from sync_provider.engine.evidence.eventlog import (
     summarize,
 )
 from sync_provider.engine.evidence.eventlog_readers import S3Reader
-from tests.emulator.conftest import new_cluster, task, wait_for, wait_terminated
+from tests.emulator.emulator_helpers import new_cluster, task, wait_for, wait_terminated
 
 pytestmark = pytest.mark.integration
 
@@ -42,8 +42,9 @@ def _round_trip(api: httpx.Client, s3_endpoint: str) -> None:
     client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
     reader = S3Reader(client=client)
     directory = wait_for(lambda: _find(reader, cid, ctx), timeout=30)
-    state = eventlog_delivery_state(directory, reader=reader)
-    assert state.complete and state.has_application_end
+    # objects land one by one (as with Databricks): wait until the parts and the final `eventlog` are there
+    state = wait_for(lambda: (st := eventlog_delivery_state(directory, reader=reader)).complete and st, timeout=30)
+    assert state.has_application_end
     assert len(state.parts) >= 2 and any(p.endswith(".gz") for p, _ in state.parts)
 
     summary = summarize(parse_eventlog(directory, reader=reader))

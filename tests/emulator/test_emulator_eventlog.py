@@ -253,3 +253,11 @@ def test_rolled_parts(tmp_path):
     assert joined == b"".join(line for _, line in lines)
     assert sorted(p.name for p in (tmp_path / "ctx").iterdir()) == sorted(names)
     assert roll_parts([]) == [("eventlog", b"")]
+
+
+def test_spark_version_follows_the_databricks_runtime():
+    sim = simulate(load_workload("generic"), ClusterSpec("m5.xlarge", 1), 0, seed=1)
+    events = _events(sim, EventLogMeta(runtime_version="13.3.x-photon-scala2.12"))
+    assert events[0] == {"Event": "SparkListenerLogStart", "Spark Version": "3.4.1"}
+    unknown = _events(sim, EventLogMeta(runtime_version="99.1.x-scala2.12"))
+    assert unknown[0]["Spark Version"] == sim.spark_version

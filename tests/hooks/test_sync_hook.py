@@ -88,3 +88,23 @@ def test_upload_init_script_to_dbfs(set_conn) -> None:
     assert SyncHook().upload_init_script("dbx", "dbfs:/sync/collector.sh") == "dbfs:/sync/collector.sh"
     body = json.loads(responses.calls[0].request.body)
     assert body["path"] == "/sync/collector.sh" and base64.b64decode(body["contents"]) == collector_script()
+
+
+def test_upload_init_script_to_s3_endpoint(set_conn) -> None:
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        endpoint = f"http://127.0.0.1:{server._server.server_port}"
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="scripts")
+        set_conn("aws_default", conn_type="aws", extra={"region_name": "us-east-1"})
+        set_conn("sync_default", conn_type="sync", extra={"aws_endpoint_url": endpoint})
+        assert SyncHook().upload_init_script(path="s3://scripts/sync/collector.sh") == "s3://scripts/sync/collector.sh"
+        body = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").get_object(
+            Bucket="scripts", Key="sync/collector.sh"
+        )["Body"]
+        assert body.read() == collector_script()
+    finally:
+        server.stop()

@@ -96,7 +96,9 @@ def conns(monkeypatch, tmp_path, emulator):
     )
     monkeypatch.setenv(
         "AIRFLOW_CONN_AWS_DEFAULT",
-        json.dumps({"conn_type": "aws", "login": "testing", "password": "testing", "extra": {"region_name": "us-east-1"}}),
+        json.dumps(
+            {"conn_type": "aws", "login": "testing", "password": "testing", "extra": {"region_name": "us-east-1"}}
+        ),
     )
     url = f"sqlite:///{tmp_path / 'sync.db'}"
     extra = {"store_url": url, "aws_endpoint_url": emulator.s3_endpoint_url}

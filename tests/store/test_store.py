@@ -136,7 +136,9 @@ def test_get_or_create_is_race_safe(store: SyncStore) -> None:
 
 def test_record_run_is_idempotent_and_history_is_ordered(store: SyncStore) -> None:
     p = store.create_project("job", goals=Goals())
-    first = store.record_run(p.id, _obs(M5, 700, version=1), external_run_id="101", sla_met=True, report={"a": 1})
+    report = {"a": 1, "at": datetime(2026, 1, 1, tzinfo=UTC), "mode": ApplyMode.AUTO}
+    first = store.record_run(p.id, _obs(M5, 700, version=1), external_run_id="101", sla_met=True, report=report)
+    assert first.report == {"a": 1, "at": "2026-01-01T00:00:00Z", "mode": "auto"}
     again = store.record_run(p.name, _obs(R5, 100), external_run_id=101)
     assert again == first
     store.record_run(p.id, _obs(R5, 400, version=2), external_run_id="102", sla_met=False)
@@ -344,3 +346,34 @@ def test_models_match_migrations(store: SyncStore) -> None:
             MigrationContext.configure(conn, opts={"version_table": migrate.VERSION_TABLE}), Base.metadata
         )
     assert diff == []
+
+
+def test_forked_child_uses_its_own_connections(store: SyncStore) -> None:
+    """A worker forked after the parent opened the store (Celery prefork) gets fresh connections, not the parent's."""
+    import multiprocessing
+
+    p = store.create_project("forked", goals=Goals())
+    parent_pid = _backend_pid(store)
+    ctx = multiprocessing.get_context("fork")
+    results = ctx.Queue()
+    child = ctx.Process(target=_fork_child, args=(store, p.id, results))
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    child_pid = results.get(timeout=5)
+    if parent_pid is not None:  # PostgreSQL: a different server backend, i.e. a different connection
+        assert child_pid != parent_pid
+    assert store.active_config(p.id).reason == "from the forked child"
+    assert _backend_pid(store) == parent_pid  # the parent's pooled connection still works
+
+
+def _backend_pid(store: SyncStore) -> int | None:
+    if store.engine.dialect.name != "postgresql":
+        return None
+    with store.engine.connect() as conn:
+        return conn.execute(text("SELECT pg_backend_pid()")).scalar()
+
+
+def _fork_child(store: SyncStore, project_id: str, results) -> None:
+    results.put(_backend_pid(store))
+    store.append_config(project_id, M5, expected_version=None, actor="child", reason="from the forked child")

@@ -29,12 +29,16 @@ END = b'{"Event":"SparkListenerApplicationEnd","Timestamp":99}\n'
 class Workspace:
     """runs/get only; `states` is consumed one per call (the last one repeats)."""
 
-    def __init__(self, states: list[tuple[str, str | None]], status: int = 200):
-        self.states, self.status, self.calls = list(states), status, 0
+    def __init__(self, states: list[tuple[str, str | None]], status: int = 200, query_only: bool = False):
+        self.states, self.status, self.calls, self.query_only = list(states), status, 0, query_only
 
     async def runs_get(self, request: web.Request) -> web.Response:
         self.calls += 1
-        assert (await request.json()) == {"run_id": 7}  # the provider's async hook sends GET params as JSON
+        if self.query_only:  # a server that ignores GET bodies
+            if request.query.get("run_id") != "7":
+                return web.json_response({"error_code": "INVALID_PARAMETER_VALUE"}, status=400)
+        else:
+            assert (await request.json()) == {"run_id": 7}  # the provider's async hook sends GET params as JSON
         if self.status != 200:
             return web.json_response({"error_code": "PERMISSION_DENIED"}, status=self.status)
         life, result = self.states.pop(0) if len(self.states) > 1 else self.states[0]
@@ -123,3 +127,9 @@ def test_without_a_destination_only_termination_matters(monkeypatch):
 def test_api_errors_become_one_error_event(monkeypatch):
     (event,) = asyncio.run(_events(_trigger(), Workspace([("RUNNING", None)], status=403), monkeypatch))
     assert event["status"] == "error" and "403" in event["message"]
+
+
+def test_falls_back_to_query_parameters_when_a_get_body_is_refused(monkeypatch):
+    ws = Workspace([("RUNNING", None), ("TERMINATED", "SUCCESS")], query_only=True)
+    (event,) = asyncio.run(_events(_trigger(log_destination=None), ws, monkeypatch))
+    assert event["status"] == "success" and ws.calls == 3  # refused once, then two polls by query string

@@ -107,4 +107,3 @@ def hourly_prices(configs: Sequence[ClusterConfig], cost_model: CostModel) -> Ho
     if cost_model.pricing.include_driver:
         rows += np.array([node(c.driver, c.photon, False) for c in configs], dtype=float).reshape(-1, 3)
     return HourlyPrices(cloud=rows[:, 0], dbu=rows[:, 1], ebs=rows[:, 2])
-

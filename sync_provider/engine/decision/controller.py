@@ -1,22 +1,27 @@
 """The closed-loop controller: from a job's history alone, decide the next configuration and the phase.
 
-Rules, in the order they apply:
+Rules, in the order they apply (docs/engine.md explains each):
 
 1. Rollback: the last run failed or missed the SLA on a configuration that had just been changed -> go back to
-   the last configuration that succeeded within the SLA (phase ROLLBACK). Configurations whose latest run
-   failed are never proposed again in the same code structure, nor anything with less memory in total and per
-   core (a failure is often memory), so a bad move is not retried blindly.
-2. Code change: a new `structure_fingerprint` starts a new segment; older runs are dropped from the model and
-   the next `relearning_runs` runs are a RELEARNING phase (more conservative runtime quantile, step limits).
-3. Drift: the input trend (Theil-Sen over the recent runs) is projected a few runs ahead; when the current
-   configuration would then miss the SLA, the SLA is "at risk": the plan is made for the projected input and the
-   growth step limit is lifted, so the job re-plans before the SLA breaks.
-4. Learning phase (first `learning_runs` runs): moves use a stricter quantile (p95) against the SLA.
-5. Step limits: at most `max_step` times more or fewer task slots than now per run, except that growth is
+   the last configuration that succeeded within the SLA (phase ROLLBACK), unless the miss came with much more
+   input than the last good run had (drift: re-plan instead).
+2. Never blindly again: a configuration whose latest run failed is excluded (one with a track record of three
+   successes gets one retry), with everything that has no more memory per core (failures are mostly memory).
+3. Memory risk: with a profile, candidates whose biggest tasks would need several times a slot's execution
+   memory are excluded; without one, nothing with less memory per core than has worked is proposed.
+4. Code change: a new `structure_fingerprint` starts a new segment; older runs leave the model and the next
+   `relearning_runs` runs are a RELEARNING phase (stricter runtime quantile, step limits).
+5. Drift: the input trend (Theil-Sen, from the last step on) is projected a few runs ahead; when the current
+   configuration would then miss the SLA, the SLA is "at risk": the plan is made for the projected input and
+   the growth step limit is lifted, so the job re-plans before the SLA breaks.
+6. Learning phase (first `learning_runs` runs): a stricter quantile (p95) against the SLA.
+7. Exploration (from the second recommendation until `explore_runs` runs): the economy choice maximises expected
+   improvement over the best configuration tried so far, safely (its runtime quantile meets the SLA).
+8. Step limits: at most `max_step` times more or fewer task slots than now per run, except that growth is
    unlimited while the SLA is at risk.
-6. Hysteresis: a move must promise at least `min_gain` on the preference's objective, otherwise the current
+9. Hysteresis: a move must promise at least `min_gain` on the preference's objective, otherwise the current
    configuration stays (phase STABLE once optimizing).
-7. Noise: the runtime model pools repeated runs with a median-based spread, so one slow run moves the estimate
+10. Noise: the runtime model pools repeated runs with a median-based spread, so one slow run moves the estimate
    a little and widens the band a little; it is not read as a trend.
 """
 
@@ -64,6 +69,7 @@ class ControllerSettings:
     learning_z: float = 1.645
     optimizing_z: float = Z90
     drift_lookahead_runs: int = 3
+    explore_runs: int = 5
 
 
 DEFAULT_SETTINGS = ControllerSettings()
@@ -102,6 +108,7 @@ class _Context:
     current: ClusterConfig
     last_good: ClusterConfig | None
     bad: set
+    last_failure: int
     phase: Phase
     notes: list[str]
 
@@ -140,7 +147,8 @@ class Controller:
                     if r.succeeded:
                         break
                     fails += 1
-                if fails >= 2 or len(runs) == fails:
+                # A configuration with a track record gets one retry (a transient failure); a new one does not.
+                if fails >= 2 or len(runs) - fails < 3:
                     bad.add(key)
         n_ok = sum(1 for r in segment if r.succeeded and r.runtime_s)
         changed_last = prev is not None and prev.config.key() != last.config.key()
@@ -174,7 +182,8 @@ class Controller:
             phase = Phase.OPTIMIZING
         if not last.succeeded and phase is not Phase.ROLLBACK:
             notes.append(f"the last run on {last.config.describe()} failed")
-        return _Context(history, segment, code_changed, current, last_good, bad, phase, notes)
+        last_failure = max((i for i, r in enumerate(segment) if not r.succeeded), default=-1)
+        return _Context(history, segment, code_changed, current, last_good, bad, last_failure, phase, notes)
 
     # ------------------------------------------------------------------ decide
     def decide(
@@ -206,7 +215,7 @@ class Controller:
             hourly = hourly.concat(hourly_prices(extras, self.cost_model))
             cands = cands + extras
         allowed = np.array(allowed_list, dtype=bool)
-        allowed &= ~self._dominated_by_failures(arrays, ctx)
+        allowed &= ~self._dominated_by_failures(arrays, ctx, allowed)
 
         train = [r for r in ctx.segment if r.succeeded and r.runtime_s]
         if not train:
@@ -221,6 +230,13 @@ class Controller:
 
         trend = input_trend(train, lookahead=self.settings.drift_lookahead_runs)
         est = model.predict(arrays, trend.projected_bytes)
+        risky = model.memory_risk(arrays, trend.lookahead_bytes)
+        if model.mode == "blackbox":
+            # Without an event log nothing shows how much memory a task needs: keep what has worked.
+            proven = self.resources.arrays([r.config for r in train]).mem_per_core_gib.min()
+            risky |= arrays.mem_per_core_gib < proven - 1e-9
+        if (allowed & ~risky).any():
+            allowed &= ~risky
         z = self.settings.learning_z if ctx.phase in (Phase.LEARNING, Phase.RELEARNING) else self.settings.optimizing_z
         check_est = model.predict(arrays, trend.lookahead_bytes) if trend.growing else est
         sla_runtime = check_est.quantile(z)
@@ -250,6 +266,8 @@ class Controller:
                 )
             choices = choose(est.p50, est.p90, cost, goals, mask, sla_runtime)
             choices = self._hysteresis(choices, cur, est, cost, goals, sla_runtime, allowed)
+            if not at_risk:
+                choices = self._explore(ctx, choices, cur, est, cost, goals, mask, sla_runtime, arrays)
         return self._prediction(ctx, goals, arrays, est, cost, choices, model.mode, trend.growing)
 
     def _space(
@@ -278,19 +296,27 @@ class Controller:
         return space
 
     # ------------------------------------------------------------------ rules
-    def _dominated_by_failures(self, arrays: ConfigArrays, ctx: _Context) -> np.ndarray:
-        """Candidates that are a known-bad config or have no more memory (total and per core) than one."""
+    def _dominated_by_failures(self, arrays: ConfigArrays, ctx: _Context, allowed: np.ndarray) -> np.ndarray:
+        """Candidates a failure argues against: the failed configs and anything with no more memory per core (a
+        failure is most often a task out of memory), except configurations that have succeeded since. When the
+        space offers no more memory per core, only what has no more memory in total and per core."""
         out = np.zeros(len(arrays), dtype=bool)
         if not ctx.bad:
             return out
         keys = [c.key() for c in arrays.configs]
-        total_mem = arrays.slots * arrays.mem_per_core_gib
-        for i, k in enumerate(keys):
-            if k in ctx.bad:
-                out[i] = True
-        for i in np.flatnonzero(out).tolist():
-            out |= (total_mem <= total_mem[i]) & (arrays.mem_per_core_gib <= arrays.mem_per_core_gib[i])
-        return out
+        failed = [i for i, k in enumerate(keys) if k in ctx.bad]
+        per_core = arrays.mem_per_core_gib
+        total = arrays.slots * per_core
+        strict = np.isin(np.arange(len(arrays)), failed)
+        lenient = strict.copy()
+        for i in failed:
+            strict |= per_core <= per_core[i] + 1e-9
+            lenient |= (per_core <= per_core[i] + 1e-9) & (total <= total[i] + 1e-9)
+        since = {r.config.key() for r in ctx.segment[ctx.last_failure + 1 :] if r.succeeded}
+        ok_since = np.array([k not in since for k in keys], dtype=bool)
+        strict &= ok_since
+        lenient &= ok_since
+        return strict if (allowed & ~strict).any() else lenient
 
     def _step_mask(self, arrays: ConfigArrays, cur: int, at_risk: bool) -> np.ndarray:
         ratio = arrays.slots / arrays.slots[cur]
@@ -324,6 +350,49 @@ class Controller:
             else:
                 out[pref] = ch
         return out
+
+    def _explore(
+        self,
+        ctx: _Context,
+        choices: dict[Preference, Choice],
+        cur: int,
+        est: RuntimeEstimate,
+        cost: np.ndarray,
+        goals: Goals,
+        mask: np.ndarray,
+        sla_runtime: np.ndarray,
+        arrays: ConfigArrays,
+    ) -> dict[Preference, Choice]:
+        """Early runs (from the second recommendation until `explore_runs` runs of this code) choose the economy
+        configuration by expected improvement over the best configuration tried so far, Bayesian-optimisation
+        style with the runtime model as the prior: an uncertain candidate (Photon never tried, another family)
+        gets its chance when its upside is large. Safe: every candidate's runtime quantile must meet the SLA."""
+        n_ok = sum(1 for r in ctx.segment if r.succeeded and r.runtime_s)
+        if ctx.phase is Phase.ROLLBACK or not (2 <= n_ok < self.settings.explore_runs):
+            return choices
+        from scipy.stats import norm
+
+        safe = mask.copy()
+        if goals.sla_seconds:
+            safe &= sla_runtime <= goals.sla_seconds
+        if goals.cost_target_usd:
+            safe &= cost <= goals.cost_target_usd
+        tried = {r.config.key() for r in ctx.segment if r.succeeded}
+        tried_idx = [i for i, c in enumerate(arrays.configs) if c.key() in tried and safe[i]]
+        if not safe.any() or not tried_idx:
+            return choices
+        best = float(cost[tried_idx].min())
+        sigma = np.maximum(est.sigma, 1e-3)
+        z = np.log(best / cost) / sigma
+        ei = best * norm.cdf(z) - cost * np.exp(sigma**2 / 2) * norm.cdf(z - sigma)
+        ei = np.where(safe, ei, -np.inf)
+        pick = int(np.argmax(ei))
+        econ = choices[Preference.ECONOMY]
+        if pick == econ.index or ei[pick] < self.settings.min_gain * best:
+            return choices
+        if arrays.configs[pick].key() not in tried:
+            ctx.notes.append("exploring: an untried candidate with the largest expected saving")
+        return {**choices, Preference.ECONOMY: Choice(pick, True, True)}
 
     # ------------------------------------------------------------------ answers
     def _solution(
@@ -376,7 +445,9 @@ class Controller:
             else:
                 delta = cost[ch.index] / cost[cur_idx] - 1.0
                 dt = est.p50[ch.index] / est.p50[cur_idx] - 1.0
-                why = f"{pref.value}: {cfg.describe()} predicted {est.p50[ch.index]:.0f}s ({dt:+.0%}), cost {delta:+.0%}"
+                why = (
+                    f"{pref.value}: {cfg.describe()} predicted {est.p50[ch.index]:.0f}s ({dt:+.0%}), cost {delta:+.0%}"
+                )
             if not ch.meets_sla:
                 why += f"; no candidate is predicted to meet the SLA of {goals.sla_seconds:.0f}s: fastest chosen"
                 warnings.append(f"{pref.value}: SLA {goals.sla_seconds:.0f}s cannot be met by any allowed candidate")
@@ -411,7 +482,9 @@ class Controller:
         hourly = hourly_prices(arrays.configs, self.cost_model).total
         i = int(np.argmin(np.where(mask, hourly, np.inf)))
         guess = float(goals.sla_seconds or 3600.0)
-        est = RuntimeEstimate(p50=np.full(len(arrays), guess), p90=np.full(len(arrays), guess), sigma=np.zeros(len(arrays)))
+        est = RuntimeEstimate(
+            p50=np.full(len(arrays), guess), p90=np.full(len(arrays), guess), sigma=np.zeros(len(arrays))
+        )
         cost = hourly * (guess + self.cost_model.pricing.startup_seconds) / 3600
         ch = Choice(i, True, True)
         ctx.notes.append("no successful run yet: more memory for the next run; runtimes are not predicted yet")
@@ -419,4 +492,3 @@ class Controller:
         pred.warnings.append("no successful run yet: predicted runtimes are placeholders (the SLA or one hour)")
         pred.phase = Phase.LEARNING
         return pred
-

@@ -13,6 +13,7 @@ from sync_provider.engine.models import RunObservation
 #: Runs looked at for the input trend, and the smallest growth per run that counts as a trend.
 TREND_WINDOW = 8
 MIN_GROWTH_PER_RUN = 0.02
+STEP_CHANGE = 0.25
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,11 @@ def input_trend(runs: Sequence[RunObservation], lookahead: int = 3) -> InputTren
     points = [(i, float(r.input_bytes)) for i, r in enumerate(runs) if r.input_bytes][-TREND_WINDOW:]
     if not points:
         return InputTrend(None, 0.0, None, None)
+    # A step (the input jumping by a quarter or more from one run to the next) is a new level, not a trend:
+    # the trend is measured from the last step on.
+    steps = [k for k in range(1, len(points)) if abs(points[k][1] / points[k - 1][1] - 1.0) > STEP_CHANGE]
+    if steps:
+        points = points[steps[-1] :]
     last = points[-1][1]
     if len(points) < 3:
         return InputTrend(last, 0.0, last, last)
@@ -52,7 +58,8 @@ def structure_segment(runs: Sequence[RunObservation]) -> tuple[int, bool]:
     """Index where the current code structure starts, and whether a change was seen at all.
 
     The structure of a run is its profile's `structure_fingerprint`; runs without a profile (and failed runs,
-    whose profile may be cut short) inherit the structure of the run before them. A change starts a new segment: older runs describe other code.
+    whose profile may be cut short) inherit the structure of the run before them. A change starts a new
+    segment: older runs describe other code.
     """
     current: str | None = None
     start = 0

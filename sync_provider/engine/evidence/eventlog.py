@@ -18,7 +18,12 @@ from pydantic import BaseModel, Field
 
 from sync_provider.engine.evidence.databricks_api import DatabricksApi, DatabricksApiError
 from sync_provider.engine.evidence.eventlog_aggregate import ProfileBuilder
-from sync_provider.engine.evidence.eventlog_codecs import EventLogError, decompressed_chunks, iter_lines
+from sync_provider.engine.evidence.eventlog_codecs import (
+    EventLogError,
+    decompressed_chunks,
+    iter_line_batches,
+    iter_lines,
+)
 from sync_provider.engine.evidence.eventlog_discovery import (
     LogLayout,
     Part,
@@ -190,8 +195,8 @@ def parse_eventlog(
                 chunks = decompressed_chunks(
                     _Counting(fh, on_read), part.path, max_bytes=budget, on_truncated=builder.warn
                 )
-                for line in iter_lines(counted(chunks), max_line=max_line_bytes, on_long_line=on_long):
-                    builder.feed(line)
+                for lines in iter_line_batches(counted(chunks), max_line=max_line_bytes, on_long_line=on_long):
+                    builder.feed_many(lines)
         except (DatabricksApiError, OSError) as exc:
             raise EventLogError(f"{part.path}: cannot be read ({exc})") from None
         budget -= decoded

@@ -9,17 +9,17 @@ times go to a fixed-size sketch per running stage attempt, busy time to a coarse
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
-from array import array
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
 import orjson
 
 from sync_provider.engine.evidence.profile import (
-    ClusterFacts,
     ExecutorSample,
     JobProfile,
     Profile,
@@ -71,24 +71,79 @@ IGNORED_EVENTS = frozenset(
         "org.apache.spark.sql.execution.ui.PostQueryExecutionForSQLExecutionEnd",
     }
 )
+TASK_BATCH = 512  # TaskEnd lines decoded and folded together (bounded: a few MB)
 BUSY_BIN_S = 0.1  # resolution of the "is any task running" timeline used for driver-only time
 MAX_BUSY_BINS = 4_000_000  # ~111 hours at 0.1 s; later tasks are clamped to the last bin
 MAX_WARNINGS = 50
 MAX_TAG_VALUE = 500
 _PREFIX = b'{"Event":"'
+_SCHEDULER_PKG = "org.apache.spark.scheduler."
+_TASK_END_PREFIX = b'{"Event":"SparkListenerTaskEnd"'
+_TASK_START_PREFIX = b'{"Event":"SparkListenerTaskStart"'
 _ACCUM = b'"Accumulables":['
-_AFTER_ACCUM = (b']},"Task Executor Metrics":', b']},"Task Metrics":', b']},"Task End Reason":')
+_TASK_METRICS = b'"Task Metrics":'
+_PUSH_SHUFFLE = b'"Push Based Shuffle":{'
+_AFTER_ACCUM = (b']},"Task End Reason":', b"]}}")
 _PATHLIKE = re.compile(r"[\w./\\-]*[/\\]([\w.-]+)")
 _TMPNAME = re.compile(r"tmp[\w-]{4,}")
 _WSCG = re.compile(r"\s*\(\d+\)$")
 
 
-def _ms(value: Any) -> float:
-    return float(value or 0) / 1000.0
+# Indices into a stage attempt's raw sums.
+(
+    A_COMPLETED,
+    A_FAILED,
+    A_KILLED,
+    A_SPECULATIVE,
+    A_DURATION,
+    A_RUN,
+    A_CPU,
+    A_DESER,
+    A_GC,
+    A_SER,
+    A_MEM_SPILL,
+    A_DISK_SPILL,
+    A_PEAK,
+    A_INPUT,
+    A_INPUT_RECORDS,
+    A_OUTPUT,
+    A_SR_REMOTE,
+    A_SR,
+    A_FETCH_WAIT,
+    A_SW,
+    A_SW_TIME,
+) = range(21)
+_FLAT_METRICS = (
+    (A_RUN, "Executor Run Time"),
+    (A_CPU, "Executor CPU Time"),
+    (A_DESER, "Executor Deserialize Time"),
+    (A_GC, "JVM GC Time"),
+    (A_SER, "Result Serialization Time"),
+    (A_MEM_SPILL, "Memory Bytes Spilled"),
+    (A_DISK_SPILL, "Disk Bytes Spilled"),
+)
+_NESTED_METRICS = (
+    ("Input Metrics", ((A_INPUT, "Bytes Read"), (A_INPUT_RECORDS, "Records Read"))),
+    ("Output Metrics", ((A_OUTPUT, "Bytes Written"),)),
+    ("Shuffle Read Metrics", ((A_SR_REMOTE, "Remote Bytes Read"), (A_SR, "Remote Bytes Read"),
+                              (A_FETCH_WAIT, "Fetch Wait Time"))),
+    ("Shuffle Write Metrics", ((A_SW, "Shuffle Bytes Written"), (A_SW_TIME, "Shuffle Write Time"))),
+)  # fmt: skip
 
 
-def _ns(value: Any) -> float:
-    return float(value or 0) / 1e9
+def _column(dicts: list[dict], key: str, default: Any) -> list:
+    """dicts[i][key] for all i, at C speed when every dict has the key."""
+    try:
+        return list(map(itemgetter(key), dicts))
+    except KeyError:
+        return [d.get(key, default) for d in dicts]
+
+
+def _sum(dicts: list[dict], key: str) -> int:
+    try:
+        return sum(map(itemgetter(key), dicts))
+    except (KeyError, TypeError):
+        return sum(d.get(key) or 0 for d in dicts)
 
 
 def normalize_stage_name(name: str) -> str:
@@ -110,8 +165,28 @@ def operator_name(node_name: str) -> str:
 class _Stage:
     profile: StageProfile
     sketch: TaskTimeSketch | None
-    first_launch_ms: float | None = None
-    last_finish_ms: float | None = None
+    acc: list = field(default_factory=lambda: [0] * 21)  # raw sums in Spark's units (ms, ns, bytes)
+    late_max: float = 0.0
+
+    def write_sums(self) -> None:
+        """Copy the raw sums into the profile, converting units (ms and ns -> s)."""
+        a, p = self.acc, self.profile
+        p.completed_tasks, p.failed_tasks = int(a[A_COMPLETED]), int(a[A_FAILED])
+        p.killed_tasks, p.speculative_tasks = int(a[A_KILLED]), int(a[A_SPECULATIVE])
+        p.task_duration_sum_s = float(a[A_DURATION])
+        p.executor_run_time_s = a[A_RUN] / 1000.0
+        p.executor_cpu_time_s = a[A_CPU] / 1e9
+        p.executor_deserialize_time_s = a[A_DESER] / 1000.0
+        p.jvm_gc_time_s = a[A_GC] / 1000.0
+        p.result_serialization_time_s = a[A_SER] / 1000.0
+        p.memory_spilled_bytes, p.disk_spilled_bytes = int(a[A_MEM_SPILL]), int(a[A_DISK_SPILL])
+        p.peak_execution_memory_max_bytes = int(a[A_PEAK])
+        p.input_bytes, p.input_records, p.output_bytes = int(a[A_INPUT]), int(a[A_INPUT_RECORDS]), int(a[A_OUTPUT])
+        p.shuffle_remote_read_bytes, p.shuffle_read_bytes = int(a[A_SR_REMOTE]), int(a[A_SR])
+        p.shuffle_fetch_wait_s = a[A_FETCH_WAIT] / 1000.0
+        p.shuffle_write_bytes, p.shuffle_write_time_s = int(a[A_SW]), a[A_SW_TIME] / 1e9
+        if self.late_max > p.task_duration.max:
+            p.task_duration.max = self.late_max
 
 
 @dataclass
@@ -145,7 +220,8 @@ class ProfileBuilder:
         self._driver_tasks = 0
         self._origin_ms: float | None = None
         self._last_ms: float = 0.0
-        self._busy = array("i")
+        self._busy = np.zeros(0, dtype=np.int32)
+        self._task_buf: list[bytes] = []
         self._orphan_tasks = 0
         self._orphan_stages: set[tuple[int, int]] = set()
         self._seen_app_start = False
@@ -180,19 +256,39 @@ class ProfileBuilder:
         else:
             self._warnings_dropped += 1
 
+    def feed_many(self, lines: list[bytes]) -> None:
+        """Take a batch of lines: TaskEnd lines are buffered and TaskStart lines dropped without a call each."""
+        self.lines += len(lines)
+        for line in lines:
+            if line.startswith(_TASK_END_PREFIX):
+                self._task_buf.append(line)  # not cached in a local: a flush replaces the list
+                if len(self._task_buf) >= TASK_BATCH:
+                    self._flush_tasks()
+            elif not line.startswith(_TASK_START_PREFIX):
+                self._feed(line)
+
     def feed(self, line: bytes) -> None:
         """Take one line of the log; decode it only if its event type feeds the profile."""
-        self.lines += 1
+        self.feed_many([line])
+
+    def _feed(self, line: bytes) -> None:
         if line.startswith(_PREFIX):
             end = line.find(b'"', 10)
             etype = line[10:end].decode("utf-8", "replace")
+            if etype.startswith(_SCHEDULER_PKG):  # events outside JsonProtocol's list are written by class name
+                etype = etype[len(_SCHEDULER_PKG) :]
             if etype in IGNORED_EVENTS:
                 return
             handler = self.handlers.get(etype)
             if handler is None:
                 self.unknown_events[etype] = self.unknown_events.get(etype, 0) + 1
                 return
-            event = self._decode_task_end(line) if etype == EV_TASK_END else self._decode(line)
+            if etype == EV_TASK_END:
+                self._task_buf.append(line)
+                if len(self._task_buf) >= TASK_BATCH:
+                    self._flush_tasks()
+                return
+            event = self._decode(line)
             if event is not None:
                 handler(event)
             return
@@ -229,20 +325,70 @@ class ProfileBuilder:
             return None
         return event
 
-    def _decode_task_end(self, line: bytes) -> dict | None:
-        """Decode a TaskEnd without its Task Info accumulables when they can be cut out unambiguously."""
-        start = line.find(_ACCUM)
-        if start > 0:
-            for marker in _AFTER_ACCUM:
-                stop = line.find(marker, start)
-                if stop > 0:
-                    try:
-                        event = orjson.loads(line[: start + len(_ACCUM)] + line[stop:])
-                        self.decoded += 1
-                        return event
-                    except orjson.JSONDecodeError:
-                        break  # an accumulable contained the marker: decode the whole line
-        return self._decode(line)
+    @staticmethod
+    def _cut_task_end(line: bytes) -> bytes:
+        """A TaskEnd line without the parts the profile does not use (or the line itself when that is unsafe).
+
+        Spark writes Task Info's "Accumulables" (the metrics again, as strings) last in Task Info, followed by
+        "Task Executor Metrics" (Spark 3+) and "Task Metrics": everything from the accumulables up to "Task
+        Metrics" is dropped. A cut that does not decode falls back to the whole line in `_flush_tasks`.
+        """
+        start = line.find(_ACCUM, 100)  # Task Info comes after ~150 bytes of stage ids, type and end reason
+        if start < 0:
+            return line
+        stop = line.find(_TASK_METRICS, start)
+        if stop > 0:
+            push = line.find(_PUSH_SHUFFLE, stop)  # Spark 3.2+: a flat object of push-based shuffle counters
+            if push > 0:
+                end = line.find(b"}", push)
+                if end > 0:
+                    return line[: start + len(_ACCUM)] + b"]}," + line[stop:push] + b'"_":0' + line[end + 1 :]
+            return line[: start + len(_ACCUM)] + b"]}," + line[stop:]
+        for marker in _AFTER_ACCUM:
+            stop = line.find(marker, start)
+            if stop > 0:
+                return line[: start + len(_ACCUM)] + line[stop:]
+        return line
+
+    def _flush_tasks(self) -> None:
+        """Decode the buffered TaskEnd lines in one orjson call and fold them stage by stage."""
+        lines, self._task_buf = self._task_buf, []
+        if not lines:
+            return
+        # Thousands of fresh acyclic JSON containers would trigger the cyclic GC over and over for nothing.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._decode_and_fold(lines)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _decode_and_fold(self, lines: list[bytes]) -> None:
+        cuts = [self._cut_task_end(x) for x in lines]
+        try:
+            events = orjson.loads(b"[" + b",".join(cuts) + b"]")
+            self.decoded += len(events)
+        except orjson.JSONDecodeError:  # some line is damaged or a cut went wrong: one by one, whole lines
+            events = []
+            for cut, line in zip(cuts, lines, strict=True):
+                try:
+                    events.append(orjson.loads(cut))
+                    self.decoded += 1
+                except orjson.JSONDecodeError:
+                    event = self._decode(line)
+                    if event is not None:
+                        events.append(event)
+        events = [ev for ev in events if isinstance(ev, dict)]
+        keys = list(zip(_column(events, "Stage ID", -1), _column(events, "Stage Attempt ID", 0), strict=True))
+        if len(set(keys)) == 1:  # the usual case: the whole batch belongs to one stage attempt
+            self._fold_tasks((int(keys[0][0]), int(keys[0][1] or 0)), events)
+            return
+        groups: dict[tuple[int, int], list[dict]] = {}
+        for key, ev in zip(keys, events, strict=True):
+            groups.setdefault((int(key[0]), int(key[1] or 0)), []).append(ev)
+        for key, evs in groups.items():
+            self._fold_tasks(key, evs)
 
     # ------------------------------------------------------------------ time
     def _rel(self, ms: Any) -> float | None:
@@ -258,16 +404,20 @@ class ProfileBuilder:
             if ms > self._last_ms:
                 self._last_ms = ms
 
-    def _mark_busy(self, launch_ms: float, finish_ms: float) -> None:
-        if self._origin_ms is None or finish_ms <= launch_ms:
+    def _mark_busy_many(self, launch_ms: np.ndarray, finish_ms: np.ndarray) -> None:
+        """Add task intervals to the running-task count timeline (a difference array of BUSY_BIN_S bins)."""
+        if self._origin_ms is None:
             return
-        a = max(0, int((launch_ms - self._origin_ms) / 1000.0 / BUSY_BIN_S))
-        b = max(a + 1, int((finish_ms - self._origin_ms) / 1000.0 / BUSY_BIN_S + 0.999999))
-        a, b = min(a, MAX_BUSY_BINS - 1), min(b, MAX_BUSY_BINS)
-        if b >= len(self._busy):
-            self._busy.extend([0] * (b + 1 - len(self._busy) + 1024))
-        self._busy[a] += 1
-        self._busy[b] -= 1
+        a = np.clip(((launch_ms - self._origin_ms) / 1000.0 / BUSY_BIN_S).astype(np.int64), 0, MAX_BUSY_BINS - 1)
+        b = np.ceil((finish_ms - self._origin_ms) / 1000.0 / BUSY_BIN_S - 1e-6).astype(np.int64)
+        b = np.clip(np.maximum(b, a + 1), 1, MAX_BUSY_BINS)
+        top = int(b.max()) + 1
+        if top > len(self._busy):
+            grown = np.zeros(max(top + 1024, 2 * len(self._busy)), dtype=np.int32)
+            grown[: len(self._busy)] = self._busy
+            self._busy = grown
+        np.add.at(self._busy, a, 1)
+        np.add.at(self._busy, b, -1)
 
     # ------------------------------------------------------------------ events
     def _log_start(self, ev: dict) -> None:
@@ -404,6 +554,7 @@ class ProfileBuilder:
             stage.profile.submitted_s = self._rel(ts)
 
     def _stage_completed(self, ev: dict) -> None:
+        self._flush_tasks()  # its buffered tasks belong in the sketch before it is finalised
         info = ev.get("Stage Info") or {}
         stage = self._stage(info)
         prof = stage.profile
@@ -431,67 +582,54 @@ class ProfileBuilder:
         stage.sketch = None
 
     def _task_end(self, ev: dict) -> None:
-        sid = int(ev.get("Stage ID", -1))
-        attempt = int(ev.get("Stage Attempt ID", 0) or 0)
-        stage = self._stages.get((sid, attempt))
+        """A TaskEnd decoded elsewhere (a line without the usual prefix): fold it like a batch of one."""
+        self._fold_tasks((int(ev.get("Stage ID", -1)), int(ev.get("Stage Attempt ID", 0) or 0)), [ev])
+
+    def _fold_tasks(self, key: tuple[int, int], evs: list[dict]) -> None:
+        """Fold TaskEnd events of one stage attempt into its plain sums, summing each metric at C speed."""
+        stage = self._stages.get(key)
         if stage is None:
-            self._orphan_tasks += 1
-            self._orphan_stages.add((sid, attempt))
-            stage = self._stage({"Stage ID": sid, "Stage Attempt ID": attempt})
-        prof = stage.profile
-        self.profile.num_tasks += 1
-        info = ev.get("Task Info") or {}
-        launch, finish = info.get("Launch Time") or 0, info.get("Finish Time") or 0
-        reason = (ev.get("Task End Reason") or {}).get("Reason", "Success")
-        if info.get("Speculative"):
-            prof.speculative_tasks += 1
-        if reason == "Success" and not info.get("Failed"):
-            prof.completed_tasks += 1
-        elif reason == "TaskKilled" or info.get("Killed"):
-            prof.killed_tasks += 1
-        else:
-            prof.failed_tasks += 1
-        if str(info.get("Executor ID")) == "driver":
-            self._driver_tasks += 1
-        if launch and finish and finish >= launch:
-            self._saw_time(finish)
-            duration = (finish - launch) / 1000.0
-            prof.task_duration_sum_s += duration
+            self._orphan_tasks += len(evs)
+            self._orphan_stages.add(key)
+            stage = self._stage({"Stage ID": key[0], "Stage Attempt ID": key[1]})
+        acc = stage.acc
+        self.profile.num_tasks += len(evs)
+        infos = [e.get("Task Info") or {} for e in evs]
+        reasons = [(e.get("Task End Reason") or {}).get("Reason", "Success") for e in evs]
+        ok, killed = reasons.count("Success"), reasons.count("TaskKilled")  # Spark never marks a Success failed
+        acc[A_COMPLETED] += ok
+        acc[A_KILLED] += killed
+        acc[A_FAILED] += len(evs) - ok - killed
+        acc[A_SPECULATIVE] += _column(infos, "Speculative", False).count(True)
+        self._driver_tasks += _column(infos, "Executor ID", None).count("driver")
+        launch = np.array(_column(infos, "Launch Time", 0), dtype=np.float64)
+        finish = np.array(_column(infos, "Finish Time", 0), dtype=np.float64)
+        valid = (launch > 0) & (finish >= launch)
+        if valid.any():
+            launch, finish = launch[valid], finish[valid]
+            if self._origin_ms is None:  # the log's beginning is missing: time starts with its first task
+                self._origin_ms = float(launch.min())
+            durations = (finish - launch) / 1000.0
+            acc[A_DURATION] += float(durations.sum())
+            self._last_ms = max(self._last_ms, float(finish.max()))
             if stage.sketch is not None:
-                stage.sketch.add(duration)
-            else:  # a straggler reported after its stage completed: keep the max exact
-                prof.task_duration.max = max(prof.task_duration.max, duration)
-            self._mark_busy(float(launch), float(finish))
-        m = ev.get("Task Metrics")
-        if not m:
+                stage.sketch.add_many(durations)
+            else:  # stragglers reported after their stage completed
+                stage.late_max = max(stage.late_max, float(durations.max()))
+            self._mark_busy_many(launch, finish)
+        metrics = [m for m in (e.get("Task Metrics") for e in evs) if m]
+        if not metrics:
             return
-        prof.executor_run_time_s += _ms(m.get("Executor Run Time"))
-        prof.executor_cpu_time_s += _ns(m.get("Executor CPU Time"))
-        prof.executor_deserialize_time_s += _ms(m.get("Executor Deserialize Time"))
-        prof.jvm_gc_time_s += _ms(m.get("JVM GC Time"))
-        prof.result_serialization_time_s += _ms(m.get("Result Serialization Time"))
-        prof.memory_spilled_bytes += int(m.get("Memory Bytes Spilled") or 0)
-        prof.disk_spilled_bytes += int(m.get("Disk Bytes Spilled") or 0)
-        peak = int(m.get("Peak Execution Memory") or 0)
-        if peak > prof.peak_execution_memory_max_bytes:
-            prof.peak_execution_memory_max_bytes = peak
-        inp = m.get("Input Metrics")
-        if inp:
-            prof.input_bytes += int(inp.get("Bytes Read") or 0)
-            prof.input_records += int(inp.get("Records Read") or 0)
-        out = m.get("Output Metrics")
-        if out:
-            prof.output_bytes += int(out.get("Bytes Written") or 0)
-        sr = m.get("Shuffle Read Metrics")
-        if sr:
-            remote = int(sr.get("Remote Bytes Read") or 0)
-            prof.shuffle_remote_read_bytes += remote
-            prof.shuffle_read_bytes += remote + int(sr.get("Local Bytes Read") or 0)
-            prof.shuffle_fetch_wait_s += _ms(sr.get("Fetch Wait Time"))
-        sw = m.get("Shuffle Write Metrics")
-        if sw:
-            prof.shuffle_write_bytes += int(sw.get("Shuffle Bytes Written") or 0)
-            prof.shuffle_write_time_s += _ns(sw.get("Shuffle Write Time"))
+        for index, name in _FLAT_METRICS:
+            acc[index] += _sum(metrics, name)
+        peak = max(_column(metrics, "Peak Execution Memory", 0) or [0])
+        if peak > acc[A_PEAK]:
+            acc[A_PEAK] = peak
+        for group, fields in _NESTED_METRICS:
+            subs = [m.get(group) or {} for m in metrics]
+            for index, name in fields:
+                acc[index] += _sum(subs, name)
+        acc[A_SR] += _sum([m.get("Shuffle Read Metrics") or {} for m in metrics], "Local Bytes Read")
 
     def _plan_operators(self, sql: _Sql, plan: Any) -> None:
         ops: dict[str, int] = {}
@@ -531,6 +669,7 @@ class ProfileBuilder:
     # ------------------------------------------------------------------ result
     def finish(self) -> Profile:
         """Fold what was streamed into the Profile and record what looked wrong."""
+        self._flush_tasks()
         p = self.profile
         self._apply_properties()
         if not self._seen_app_start:
@@ -559,6 +698,7 @@ class ProfileBuilder:
         stages = sorted(self._stages.values(), key=lambda s: (s.profile.stage_id, s.profile.attempt_id))
         for stage in stages:
             self._finalize_stage(stage)
+            stage.write_sums()
             self._add_totals(stage.profile)
         p.stages = [s.profile for s in stages]
         p.num_stages = len({s.profile.stage_id for s in stages})
@@ -609,7 +749,7 @@ class ProfileBuilder:
             return 0.0
         first = max(0, int((p.start_time_ms - self._origin_ms) / 1000.0 / BUSY_BIN_S))
         last = min(MAX_BUSY_BINS, int(((p.end_time_ms or 0) - self._origin_ms) / 1000.0 / BUSY_BIN_S))
-        running = np.cumsum(np.frombuffer(self._busy, dtype=np.int32)) if len(self._busy) else np.zeros(0)
+        running = np.cumsum(self._busy)
         window = running[first : min(last, len(running))]
         idle = int(np.count_nonzero(window <= 0)) + max(0, last - max(first, len(running)))
         return min(p.duration_s, idle * BUSY_BIN_S)

@@ -91,33 +91,26 @@ def _plain(src: _Source) -> Iterator[bytes]:
 
 
 def _gzip(src: _Source) -> Iterator[bytes]:
+    """gzip, possibly several members; output per call is bounded so a bomb cannot inflate in one step."""
     d = zlib.decompressobj(wbits=31)
-    while True:
-        chunk = src.read_some()
-        if not chunk:
-            break
-        while chunk:
-            out = d.decompress(chunk, CHUNK)
+    pending_member = False
+    while chunk := src.read_some():
+        data = chunk
+        while data:
+            out = d.decompress(data, CHUNK)
+            pending_member = True
             if out:
                 yield out
-            while d.unconsumed_tail:  # bounded output per call: drain what is left of this input
-                out = d.decompress(d.unconsumed_tail, CHUNK)
-                if out:
-                    yield out
-            if d.eof:  # next gzip member, if any
-                chunk = d.unused_data
+            if d.eof:  # a member ended: what follows (if anything) is the next member
+                data = d.unused_data
                 d = zlib.decompressobj(wbits=31)
-                if not chunk:
-                    nxt = src.read_some()
-                    if not nxt:
-                        return
-                    chunk = nxt
+                pending_member = False
             else:
-                chunk = b""
-    tail = d.flush()
-    if tail:
-        yield tail
-    if not d.eof:
+                data = d.unconsumed_tail
+    if pending_member:
+        tail = d.flush()
+        if tail:
+            yield tail
         raise TruncatedStream("gzip stream ended before its end marker")
 
 
@@ -260,8 +253,10 @@ def decompressed_chunks(
         on_truncated(f"{name}: {codec} data is damaged ({exc}); parsed what was readable before it")
 
 
-def iter_lines(chunks: Iterator[bytes], *, max_line: int, on_long_line: Callable[[int], None]) -> Iterator[bytes]:
-    """Split a chunk stream into lines without ever buffering more than `max_line` bytes of one line."""
+def iter_line_batches(
+    chunks: Iterator[bytes], *, max_line: int, on_long_line: Callable[[int], None]
+) -> Iterator[list[bytes]]:
+    """Split a chunk stream into lists of lines, never buffering more than `max_line` bytes of one line."""
     pending = b""
     skipping = False
     skipped = 0
@@ -285,15 +280,22 @@ def iter_lines(chunks: Iterator[bytes], *, max_line: int, on_long_line: Callable
         if pending:
             lines[0] = pending + lines[0]
             pending = b""
-        for line in lines:
-            if len(line) > max_line:
-                on_long_line(len(line))
-                continue
-            yield line
+        if max(map(len, lines)) > max_line:
+            for line in lines:
+                if len(line) > max_line:
+                    on_long_line(len(line))
+            lines = [line for line in lines if len(line) <= max_line]
+        yield lines
         pending = chunk[last_nl + 1 :]
         if len(pending) > max_line:
             skipping, skipped, pending = True, len(pending), b""
     if skipping:
         on_long_line(skipped)
     elif pending:
-        yield pending
+        yield [pending]
+
+
+def iter_lines(chunks: Iterator[bytes], *, max_line: int, on_long_line: Callable[[int], None]) -> Iterator[bytes]:
+    """Split a chunk stream into lines (see iter_line_batches)."""
+    for batch in iter_line_batches(chunks, max_line=max_line, on_long_line=on_long_line):
+        yield from batch

@@ -104,8 +104,16 @@ def _order_rolling(layout: LogLayout) -> None:
         layout.parts.append(copies[0])
         layout.duplicates.extend(p.path for p in copies[1:])
     indices = sorted(by_index)
+    compacted = [p.index or 0 for p in layout.parts if ".compact" in basename(p.path)]
+    first = max(compacted) if compacted else 1
+    if compacted:
+        layout.parts = [p for p in layout.parts if (p.index or 0) >= first]
+        layout.warnings.append(
+            f"{layout.key}: Spark compacted parts 1..{first} (spark.history.fs.eventLog.rolling.maxFilesToRetain): "
+            "events of finished jobs in them were dropped, so totals cover only what remains"
+        )
     if indices:
-        layout.missing = [i for i in range(1, indices[-1] + 1) if i not in by_index]
+        layout.missing = [i for i in range(first, indices[-1] + 1) if i not in by_index]
 
 
 def _dbx_name_key(part: Part) -> tuple[int, str]:

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from sync_provider.engine.decision.controller import DEFAULT_SETTINGS, ControllerSettings
 from sync_provider.engine.evidence.cost import CostModel
 from sync_provider.engine.models import ClusterConfig, Constraints, Goals, RunObservation
 from sync_provider.engine.prediction.correction import distance_features
@@ -50,8 +51,9 @@ class World(Protocol):
 class Policy(Protocol):
     name: str
 
-    def next(self, history: list[RunObservation], goals: Goals, world: World, rng: np.random.Generator) -> ClusterConfig:
-        ...
+    def next(
+        self, history: list[RunObservation], goals: Goals, world: World, rng: np.random.Generator
+    ) -> ClusterConfig: ...
 
 
 # ---------------------------------------------------------------------------------------------------- policies
@@ -60,11 +62,20 @@ class EnginePolicy:
 
     name = "engine"
 
-    def __init__(self, constraints: Constraints | None = None):
+    def __init__(
+        self,
+        constraints: Constraints | None = None,
+        settings: ControllerSettings | None = None,
+        name: str | None = None,
+    ):
         self.constraints = constraints or Constraints()
+        self.settings = settings or DEFAULT_SETTINGS
+        self.name = name or self.name
 
     def next(self, history, goals, world, rng):
-        pred = recommend(history, goals, self.constraints, world.cost_model, candidates=world.candidates)
+        pred = recommend(
+            history, goals, self.constraints, world.cost_model, candidates=world.candidates, settings=self.settings
+        )
         return pred.for_preference(goals.preference).config
 
 
@@ -97,7 +108,11 @@ class ScalingHeuristicPolicy:
 
     def next(self, history, goals, world, rng):
         last = history[-1]
-        same = [c for c in world.candidates if c.instance_type == last.config.instance_type and c.photon == last.config.photon]
+        same = [
+            c
+            for c in world.candidates
+            if c.instance_type == last.config.instance_type and c.photon == last.config.photon
+        ]
         same = same or world.candidates
         if not last.succeeded or last.runtime_s is None:
             want = last.config.num_workers * 2

@@ -56,9 +56,7 @@ def summarize(episodes: Sequence[Episode], checkpoints: Iterable[int] = CHECKPOI
         closed[f"after_{k}"] = {"within_10pct": w10 / len(eps), "within_5pct": w5 / len(eps)}
     out["closed_loop"] = closed
     runs = [(e, r) for e in episodes for r in e.runs[1:]]
-    bad = sum(
-        1 for e, r in runs if r.runtime_s is None or (e.sla_seconds is not None and r.runtime_s > e.sla_seconds)
-    )
+    bad = sum(1 for e, r in runs if r.runtime_s is None or (e.sla_seconds is not None and r.runtime_s > e.sla_seconds))
     failed = sum(1 for _, r in runs if r.runtime_s is None)
     out["sla_violation_rate"] = bad / len(runs) if runs else None
     out["failed_runs"] = failed

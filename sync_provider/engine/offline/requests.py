@@ -41,7 +41,9 @@ RESPONSE_FIELDS = (
 def _obj(req: Mapping[str, Any], key: str, default: Any = None) -> Any:
     val = req.get(key, default)
     if val is not None and not isinstance(val, type(default) if default is not None else (dict, list)):
-        raise InvalidRequestError(f"'{key}' must be a JSON {type(default).__name__ if default is not None else 'object'}")
+        raise InvalidRequestError(
+            f"'{key}' must be a JSON {type(default).__name__ if default is not None else 'object'}"
+        )
     return val
 
 
@@ -60,7 +62,10 @@ def build_cost_model(req: Mapping[str, Any]) -> CostModel:
     try:
         if rows:
             catalog = catalog.with_overrides(
-                [{**r, "dbu_per_hour": r.get("dbu_per_hour", 0.0)} if r["instance_type"] not in catalog else r for r in rows]
+                [
+                    {**r, "dbu_per_hour": r.get("dbu_per_hour", 0.0)} if r["instance_type"] not in catalog else r
+                    for r in rows
+                ]
             )
         if not driver and dbu_usd is None:
             catalog = catalog.with_overrides([{"instance_type": n, "dbu_per_hour": 0.0} for n in catalog.names()])
@@ -205,7 +210,7 @@ def answer(req: Any) -> dict[str, Any]:
             "predicted_runtime_p90_s": round(sol.predicted_runtime_p90_s, 3),
             "predicted_cost_usd": round(sol.cost.total_usd, 6),
             "phase": pred.phase.value,
-            "reason": sol.reason if sol.meets_sla else f"{sol.reason} (SLA cannot be met)",
+            "reason": pred.reason if sol.meets_sla else f"{pred.reason} (SLA cannot be met)",
             "meets_sla": sol.meets_sla,
         }
     except (EngineError, UnknownInstanceType) as exc:

@@ -26,17 +26,20 @@ NOISE_PRIOR = 0.06
 NOISE_PRIOR_WEIGHT = 3.0
 #: Kernel length scale in feature units (about a factor 1.5 in task slots).
 KERNEL_LENGTH = 0.4
+#: Pseudo-weight that shrinks a group's mean residual towards zero (one run of a group counts for half).
+GROUP_SHRINK = 1.0
 #: Bounds of the kernel's pseudo-weight (noise variance over model variance, as in a Gaussian process): how
 #: much one run at a configuration is trusted over the base model there.
 KERNEL_SHRINK_BOUNDS = (0.05, 1.0)
 
 
 def distance_features(arrays: ConfigArrays, data_scale: np.ndarray | float = 1.0) -> np.ndarray:
-    """Features in which distance means 'how different the run would be' (log slots dominate)."""
+    """Features in which distance means 'how different the run would be' (log slots and log input dominate)."""
     scale = np.broadcast_to(np.asarray(data_scale, dtype=float), (len(arrays),))
     return np.column_stack(
         [
-            np.log(arrays.slots) - np.log(scale),
+            np.log(arrays.slots),
+            np.log(np.maximum(scale, 1e-6)),
             0.5 * np.log(arrays.vcpus),
             np.log(arrays.mem_per_core_gib),
             2.0 * np.log(arrays.speed),
@@ -79,6 +82,7 @@ class Correction:
     residual_left: np.ndarray
     weights: np.ndarray
     global_shift: float
+    group_shifts: dict
     noise: float
     base_spread: float
     booster: object | None = None
@@ -105,7 +109,17 @@ class Correction:
             n = len(residuals)
             shift = _weighted_median(residuals, weights) * n / (n + 1.0) if n else 0.0
             left = residuals - shift
-        return cls(feats, left, weights, shift, noise, base_spread, booster)
+        groups = {}
+        if booster is None:
+            # What the base model gets wrong for a whole group (Photon on/off, an instance family) is learned from
+            # that group's runs and applied to its untried members; shrunk like a random effect.
+            for name, codes in _groups(arrays).items():
+                for code in np.unique(codes):
+                    m = codes == code
+                    w = weights[m]
+                    groups[(name, int(code))] = float((w * left[m]).sum() / (w.sum() + GROUP_SHRINK))
+                left = left - _lookup(groups, name, codes)
+        return cls(feats, left, weights, shift, groups, noise, base_spread, booster)
 
     def apply(self, arrays: ConfigArrays, data_scale: float | np.ndarray = 1.0) -> tuple[np.ndarray, np.ndarray]:
         """(log-scale correction, log-scale standard deviation) for every candidate."""
@@ -116,6 +130,8 @@ class Correction:
         shrink = float(np.clip((self.noise / self.base_spread) ** 2, *KERNEL_SHRINK_BOUNDS))
         local = (k @ self.residual_left) / (ksum + shrink)
         corr = self.global_shift + local
+        for name, codes in _groups(arrays).items():
+            corr = corr + _lookup(self.group_shifts, name, codes)
         if self.booster is not None:
             scale = np.broadcast_to(np.asarray(data_scale, dtype=float), (len(arrays),))
             corr = corr + self.booster.predict(_xgb_features(arrays, scale))
@@ -124,6 +140,16 @@ class Correction:
         model = self.base_spread * np.minimum(1.0, 0.25 + nearest / 0.7) / np.sqrt(1.0 + ksum)
         spread = np.sqrt(self.noise**2 + model**2)
         return corr, spread
+
+
+def _groups(arrays: ConfigArrays) -> dict[str, np.ndarray]:
+    return {"photon": arrays.photon.astype(int), "family": arrays.family_code}
+
+
+def _lookup(shifts: dict, name: str, codes: np.ndarray) -> np.ndarray:
+    """Each code's shift in group `name` (0 for codes no run belonged to), vectorised."""
+    uniq, inv = np.unique(codes, return_inverse=True)
+    return np.array([shifts.get((name, int(c)), 0.0) for c in uniq])[inv]
 
 
 def _xgb_features(arrays: ConfigArrays, data_scale: np.ndarray | float) -> np.ndarray:

@@ -17,19 +17,24 @@ import numpy as np
 from sync_provider.engine.models import RunObservation
 from sync_provider.engine.prediction.blackbox import ScalingModel
 from sync_provider.engine.prediction.correction import Correction
-from sync_provider.engine.prediction.replay import StageWork, replay
+from sync_provider.engine.prediction.replay import StageWork, memory_risk, replay
 from sync_provider.engine.prediction.resources import ConfigArrays, ResourceTable
 
 Z90 = 1.2816
+#: Largest log residual the correction learns from (a factor of e^1.5 = 4.5).
+MAX_RESIDUAL = 1.5
 #: Runs (newest first) the correction learns from; older runs add little and cost latency.
 MAX_RUNS = 60
 #: Profiles replayed and averaged (newest first): averaging damps the noise of any one run.
 MAX_REFERENCES = 3
 #: Spread of the base model far from any observed run (log scale), per mode.
-BASE_SPREAD = {"profile": 0.10, "blackbox": 0.22}
+BASE_SPREAD = {"profile": 0.10, "blackbox": 0.15}
 #: Spot workers: interruptions cost a little time on average and add variance.
 SPOT_SLOWDOWN = 1.03
 SPOT_EXTRA_SPREAD = 0.05
+#: Extra spread for what no run has tried yet: Photon on/off (its gain varies 1.2-4x by job) and CPU architecture.
+UNSEEN_PHOTON_SPREAD = 0.2
+UNSEEN_ARCH_SPREAD = 0.08
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,8 @@ class RuntimeModel:
             self._scaling = ScalingModel.fit(arrays, runtimes, scales, weights)
             base = np.log(self._scaling.predict(arrays, scales))
         base = base + np.log(np.where(arrays.spot, SPOT_SLOWDOWN, 1.0))
-        residuals = np.log(runtimes) - base
+        # Clipped: one absurd base prediction must not drag every other candidate with it.
+        residuals = np.clip(np.log(runtimes) - base, -MAX_RESIDUAL, MAX_RESIDUAL)
         self._correction = Correction.fit(arrays, scales, residuals, weights, base_spread=BASE_SPREAD[self.mode])
         return self
 
@@ -119,6 +125,18 @@ class RuntimeModel:
             wsum += w
         return total / wsum
 
+    def memory_risk(self, arrays: ConfigArrays, input_bytes: float | None = None) -> np.ndarray:
+        """Candidates where the newest profile's biggest tasks risk running out of memory (profile mode only)."""
+        if self.mode != "profile":
+            return np.zeros(len(arrays), dtype=bool)
+        work, _, _, ref_input, _ = self._refs[-1]
+        scale = float(input_bytes) / ref_input if input_bytes and ref_input else 1.0
+        # Memory per core that already carried (nearly) this much input is known to be safe.
+        floor = 0.9 * float(input_bytes or 0)
+        proven = [r.config for r in self.runs if not r.input_bytes or r.input_bytes >= floor]
+        safe = self.resources.arrays(proven).mem_per_core_gib.min() if proven else np.inf
+        return memory_risk(work, arrays, scale) & (arrays.mem_per_core_gib < safe)
+
     def predict(self, arrays: ConfigArrays, input_bytes: float | None = None) -> RuntimeEstimate:
         """p50/p90 runtimes of `arrays` when the job reads `input_bytes` (None: as much as the newest run)."""
         if self._correction is None:
@@ -126,6 +144,13 @@ class RuntimeModel:
         scale = self._scale(input_bytes)
         log_base = self._base_log(arrays, scale) + np.log(np.where(arrays.spot, SPOT_SLOWDOWN, 1.0))
         corr, spread = self._correction.apply(arrays, scale)
-        sigma = np.sqrt(spread**2 + np.where(arrays.spot, SPOT_EXTRA_SPREAD**2, 0.0))
+        seen_photon = {r.config.photon for r in self.runs}
+        seen_arm = {self.resources.arrays([r.config]).arm[0] for r in self.runs[-5:]}
+        extra = (
+            np.where(arrays.spot, SPOT_EXTRA_SPREAD**2, 0.0)
+            + np.where(np.isin(arrays.photon, list(seen_photon)), 0.0, UNSEEN_PHOTON_SPREAD**2)
+            + np.where(np.isin(arrays.arm, list(seen_arm)), 0.0, UNSEEN_ARCH_SPREAD**2)
+        )
+        sigma = np.sqrt(spread**2 + extra)
         p50 = np.exp(log_base + corr)
         return RuntimeEstimate(p50=p50, p90=p50 * np.exp(Z90 * sigma), sigma=sigma)

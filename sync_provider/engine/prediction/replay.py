@@ -23,11 +23,11 @@ PHOTON_OPERATORS = (
     "sortmergejoin", "exchange", "union", "window", "expand", "columnartorow", "localtablescan", "photon",
 )  # fmt: skip
 #: Speed-up of Photon on the CPU time of the operators it accelerates (public TPC-DS figures: 2-4x).
-PHOTON_CPU_SPEEDUP = 2.7
+PHOTON_CPU_SPEEDUP = 3.0
 #: Default accelerable share when the profile carries no SQL operators (RDD jobs gain little).
 PHOTON_DEFAULT_SHARE = 0.3
 #: Even in Photon-supported operators part of the CPU time (serialisation, UDFs, JVM glue) is not accelerated.
-PHOTON_OPERATOR_COVERAGE = 0.75
+PHOTON_OPERATOR_COVERAGE = 0.85
 
 
 def photon_share(profile: Profile) -> float:
@@ -110,9 +110,7 @@ class StageWork:
         )
 
 
-def _stage_times(
-    work: StageWork, ref: ConfigArrays, cand: ConfigArrays, data_scale: float | np.ndarray
-) -> np.ndarray:
+def _stage_times(work: StageWork, ref: ConfigArrays, cand: ConfigArrays, data_scale: float | np.ndarray) -> np.ndarray:
     """Wall time of every stage on every candidate: shape (stages, candidates)."""
     ref_speed = ref.speed[0] / photon_cpu_factor(work.photon_share, ref.photon[0])
     cand_speed = cand.speed / photon_cpu_factor(work.photon_share, cand.photon)
@@ -143,8 +141,10 @@ def _stage_times(
     slot_mem = cand.mem_per_core_gib * EXECUTION_MEMORY_FRACTION
     ref_slot_mem = ref.mem_per_core_gib[0] * EXECUTION_MEMORY_FRACTION
     need = work.mem_need_gib[:, None] * per_task_scale
-    ref_short = np.maximum(work.mem_need_gib - ref_slot_mem, 1e-9)[:, None]
-    short = np.maximum(need - slot_mem[None, :], 0.0)
+    # The reference's shortfall is floored: its spill says the need exceeded the slot, even where our memory
+    # fraction estimate says otherwise, and a tiny denominator must not turn a small spill into hours.
+    ref_short = np.maximum(work.mem_need_gib - ref_slot_mem, 0.25 * work.mem_need_gib + 1e-6)[:, None]
+    short = np.minimum(np.maximum(need - slot_mem[None, :], 0.0), 10.0 * ref_short)
     ref_spill_per_task = work.spill_s / work.tasks
     spill_rate = np.where(ref_spill_per_task[:, None] > 0, ref_spill_per_task[:, None] / ref_short, 0.0)
     # Where the reference did not spill, price the candidate's shortfall at disk speed (write + read back).
@@ -157,6 +157,20 @@ def _stage_times(
     layout = 0.5 * waves * per_task + 0.5 * packed
     longest = per_task * work.max_over_mean[:, None]
     return np.maximum(layout, longest)
+
+
+#: A task needing this many times its slot's execution memory is likely to die (OutOfMemoryError) rather than
+#: spill: Spark can spill sorts and aggregations, not every structure a task holds.
+OOM_RISK_RATIO = 3.0
+
+
+def memory_risk(work: StageWork, cand: ConfigArrays, data_scale: float = 1.0) -> np.ndarray:
+    """Candidates on which the largest tasks of some stage would need over OOM_RISK_RATIO x a slot's memory."""
+    if len(work.tasks) == 0:
+        return np.zeros(len(cand), dtype=bool)
+    per_task = np.where(work.scales_with_input, 1.0, data_scale)
+    big = (work.mem_need_gib * per_task * np.minimum(work.max_over_mean, 3.0)).max()
+    return big > OOM_RISK_RATIO * cand.mem_per_core_gib * EXECUTION_MEMORY_FRACTION
 
 
 def replay(
@@ -181,4 +195,7 @@ def replay(
     overhead = max(observed_runtime_s - app, 0.0)
     stage_app = max(app - work.driver_only_s, 1e-3)
     calib = stage_app / max(own, 1e-6)
-    return overhead + work.driver_only_s + calib * parallel
+    out = overhead + work.driver_only_s + calib * parallel
+    # Whatever the component model says, no candidate is more than 50x faster or slower than the profiled run.
+    scale = np.broadcast_to(np.asarray(data_scale, dtype=float), out.shape)
+    return np.clip(out, observed_runtime_s * scale / 50.0, observed_runtime_s * scale * 50.0)

@@ -44,8 +44,14 @@ def make_profile(
                 completed_tasks=tasks,
                 duration_s=wall,
                 task_duration=Quantiles(
-                    min=task_s / skew, p25=task_s, p50=task_s, p75=task_s, p90=task_s, p99=task_s * skew,
-                    max=task_s * skew, mean=task_s,
+                    min=task_s / skew,
+                    p25=task_s,
+                    p50=task_s,
+                    p75=task_s,
+                    p90=task_s,
+                    p99=task_s * skew,
+                    max=task_s * skew,
+                    mean=task_s,
                 ),  # fmt: skip
                 task_duration_sum_s=run,
                 executor_run_time_s=run,

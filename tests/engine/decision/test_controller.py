@@ -99,9 +99,7 @@ def test_converges_and_then_stays_put():
 def test_input_growth_replans_before_the_sla_breaks():
     gib = 2**30
     # Runtime grows with the input, 15% per run; the SLA is still met by the last run.
-    history = [
-        run(8, runtime=truth(8, input_scale=1.15**i), input_bytes=int(100 * gib * 1.15**i)) for i in range(5)
-    ]
+    history = [run(8, runtime=truth(8, input_scale=1.15**i), input_bytes=int(100 * gib * 1.15**i)) for i in range(5)]
     sla = truth(8, input_scale=1.15**4) * 1.15
     assert history[-1].runtime_s < sla
     pred = recommend(history, Goals(sla_seconds=sla), M5, CM)
@@ -177,3 +175,58 @@ def test_every_run_failed_asks_for_more_memory():
     node, old = CM.catalog.get(new.instance_type), CM.catalog.get("m5.xlarge")
     assert new.num_workers * node.memory_gib > 4 * old.memory_gib
     assert pred.warnings
+
+
+def test_a_step_in_the_input_is_a_new_level_not_a_trend():
+    from sync_provider.engine.decision.drift import input_trend
+
+    gib = 2**30
+    runs = [run(8, input_bytes=100 * gib) for _ in range(5)] + [run(8, input_bytes=200 * gib) for _ in range(3)]
+    trend = input_trend(runs)
+    assert not trend.growing
+    assert trend.projected_bytes == 200 * gib
+    steady = [run(8, input_bytes=int(100 * gib * 1.05**i)) for i in range(6)]
+    assert input_trend(steady).growing
+
+
+def test_a_miss_on_much_more_input_is_drift_not_a_reason_to_roll_back():
+    gib = 2**30
+    history = [run(16, input_bytes=100 * gib), run(16, input_bytes=100 * gib)]
+    history.append(run(12, runtime=truth(12, input_scale=2.0), input_bytes=200 * gib))
+    sla = truth(16) * 1.2
+    pred = recommend(history, Goals(sla_seconds=sla), M5, CM)
+    assert pred.phase is not Phase.ROLLBACK
+    assert economy(pred).config.num_workers > 16  # re-planned for the doubled input
+
+
+def test_a_new_configuration_that_failed_once_is_not_retried_but_a_proven_one_is():
+    proven = [run(16) for _ in range(4)] + [run(16, ok=False)]
+    pred = recommend(proven, Goals(sla_seconds=4000), M5, CM)
+    assert pred.phase is not Phase.ROLLBACK
+    # One failure after four successes: a transient; 16 workers stay allowed (the choice may move anyway).
+    assert any(s.config.num_workers <= 16 for s in pred.solutions.values())
+
+
+def test_exploration_prefers_an_uncertain_candidate_with_a_large_upside():
+    import numpy as np
+
+    from sync_provider.engine.decision.controller import Controller, _Context
+    from sync_provider.engine.decision.optimizer import Choice
+    from sync_provider.engine.prediction.model import RuntimeEstimate
+
+    ctl = Controller(CM)
+    configs = [cfg(8), cfg(6), ClusterConfig(instance_type="m5.xlarge", num_workers=8, photon=True)]
+    arrays = ctl.resources.arrays(configs)
+    history = [run(8), run(8)]
+    ctx = _Context(history, history, False, cfg(8), cfg(8), set(), -1, Phase.OPTIMIZING, [])
+    p50 = np.array([1000.0, 1300.0, 1000.0])
+    est = RuntimeEstimate(p50=p50, p90=p50 * 1.1, sigma=np.array([0.03, 0.05, 0.6]))
+    cost = np.array([1.0, 0.99, 1.02])  # Photon: a bit dearer by the median, but very uncertain
+    choices = {p: Choice(0, True, True) for p in Preference}
+    mask = np.ones(3, dtype=bool)
+    out = ctl._explore(ctx, choices, 0, est, cost, Goals(sla_seconds=5000), mask, p50 * 1.1, arrays)
+    assert out[Preference.ECONOMY].index == 2
+    assert any("exploring" in n for n in ctx.notes)
+    # Past the exploration window (5 runs of this code) the controller exploits.
+    ctx.segment = [run(8)] * 5
+    assert ctl._explore(ctx, choices, 0, est, cost, Goals(sla_seconds=5000), mask, p50 * 1.1, arrays) == choices

@@ -59,7 +59,9 @@ def test_vectorised_hourly_prices_match_the_cost_model():
     cm = CostModel()
     configs = [
         ClusterConfig(instance_type="m5.xlarge", num_workers=4),
-        ClusterConfig(instance_type="r5.2xlarge", num_workers=7, photon=True, spot=True, driver_instance_type="m5.xlarge"),
+        ClusterConfig(
+            instance_type="r5.2xlarge", num_workers=7, photon=True, spot=True, driver_instance_type="m5.xlarge"
+        ),
     ]
     got = hourly_prices(configs, cm).total
     want = [cm.hourly(c).total_usd for c in configs]

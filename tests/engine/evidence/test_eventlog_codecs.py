@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from eventlog_factory import generate_events, render, Totals
+from eventlog_factory import Totals, generate_events, render
 from spark_codecs import ENCODERS, lz4_block_stream, xxh32
 
 from sync_provider.engine.evidence.eventlog import parse_eventlog, summarize
@@ -77,3 +77,13 @@ def test_multi_member_gzip_and_multi_frame_zstd(tmp_path, log_bytes):
     zs.write_bytes(ENCODERS["zstd"](data[:half]) + ENCODERS["zstd"](data[half:]))
     assert parse_eventlog(gz).num_tasks == totals.num_tasks
     assert parse_eventlog(zs).num_tasks == totals.num_tasks
+
+
+def test_progress_reports_raw_bytes_read(tmp_path, log_bytes):
+    data, _ = log_bytes
+    path = tmp_path / "app.zstd"
+    path.write_bytes(ENCODERS["zstd"](data))
+    seen: list[tuple[int, int | None]] = []
+    parse_eventlog(path, progress=lambda done, total: seen.append((done, total)))
+    assert seen and seen[-1] == (path.stat().st_size, path.stat().st_size)
+    assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:], strict=False))

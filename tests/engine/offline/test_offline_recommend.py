@@ -87,3 +87,19 @@ def test_batch_keeps_order_and_survives_bad_lines():
     assert [o.get("id") for o in out] == ["first", None, "third", "fourth"]
     assert "error" in out[1] and "error" in out[2]
     assert "error" not in out[0] and "error" not in out[3]
+
+
+def test_history_with_an_event_log_uses_the_profile(tmp_path):
+    from sync_provider.emulator.eventlog_writer import write_eventlog
+    from sync_provider.emulator.simulator import ClusterSpec, simulate
+    from sync_provider.emulator.workloads import load_workload
+
+    sim = simulate(load_workload("generic"), ClusterSpec("m5.xlarge", 4), 0, seed=1)
+    path = tmp_path / "eventlog"
+    write_eventlog(sim, path)
+    hist = [{"instance_type": "m5.xlarge", "num_workers": 4, "runtime_s": sim.runtime_s, "eventlog": str(path)}]
+    out = answer(request(history=hist, goal={"sla_seconds": sim.runtime_s * 2}))
+    assert "error" not in out, out
+    assert "profile model" in out["reason"]
+    bad = answer(request(history=[{**hist[0], "eventlog": str(tmp_path / "missing")}]))
+    assert "could not be parsed" in bad["error"]

@@ -76,7 +76,7 @@ def test_reference_spill_shrinks_with_more_memory_per_core():
 def test_photon_speeds_up_cpu_bound_sql():
     ops = {"Scan parquet": 2, "HashAggregate": 2, "Project": 1, "Filter": 1}
     p = make_profile(slots=16, cpu_share=0.9, gc_share=0.0, shuffle_share=0.05, sql_operators=ops)
-    assert photon_share(p) == 1.0
+    assert photon_share(p) == pytest.approx(0.85)
     plain, photon = _replay(p, cfg(4), [cfg(4), cfg(4, photon=True)])
     assert photon < 0.7 * plain
 
@@ -92,3 +92,12 @@ def test_vectorised_over_thousands_of_candidates():
     cands = [cfg(n, t) for t in ("m5.xlarge", "r5.2xlarge", "c6g.4xlarge") for n in range(1, 65)]
     out = _replay(p, cfg(4), cands)
     assert out.shape == (len(cands),) and np.isfinite(out).all() and (out > 0).all()
+
+
+def test_memory_risk_flags_slots_far_too_small_for_the_biggest_tasks():
+    from sync_provider.engine.prediction.replay import memory_risk
+
+    p = make_profile(slots=16, peak_memory_bytes=3 * 2**30, skew=2.0)
+    work = StageWork.from_profile(p)
+    risk = memory_risk(work, TABLE.arrays([cfg(4, "c5.xlarge"), cfg(4, "r5.xlarge")]))
+    assert risk.tolist() == [True, False]

@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("project_id", sa.String(36), sa.ForeignKey("sync_projects.id", ondelete="CASCADE"), nullable=False),
         sa.Column("run_id", sa.String(128)),
         sa.Column("prediction", sa.JSON(), nullable=False),
-        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("status", sa.String(32), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_sync_predictions_project_id", "sync_predictions", ["project_id"])
