@@ -31,7 +31,6 @@ from emulator_world import EmulatorWorld, bench_candidates, bench_cost_model  # 
 
 from sync_provider.emulator.simulator import ClusterSpec, expected  # noqa: E402
 from sync_provider.emulator.workloads import BUILTIN_WORKLOADS, CodeChange, StepGrowth, load_workload  # noqa: E402
-from sync_provider.engine import recommend  # noqa: E402
 from sync_provider.engine.decision.controller import ControllerSettings  # noqa: E402
 from sync_provider.engine.models import ClusterConfig, Constraints, Goals, RunObservation  # noqa: E402
 from sync_provider.engine.offline.backtest import MeasuredWorld, run_backtest  # noqa: E402
@@ -44,6 +43,7 @@ from sync_provider.engine.offline.episodes import (  # noqa: E402
     run_episode,
 )
 from sync_provider.engine.offline.metrics import summarize  # noqa: E402
+from sync_provider.engine.recommend import recommend  # noqa: E402
 
 SLACKS = (0.2, 0.5, 1.0)
 TARGETS = {

@@ -176,23 +176,6 @@ class SyncSettings(BaseModel):
             msg = err["msg"].removeprefix("Value error, ")
             raise SettingsError(f"sync connection field {field!r}: {msg}") from None
 
-    @classmethod
-    def from_file(cls, path: str | os.PathLike[str] | None = None) -> SyncSettings:
-        """Settings from ~/.sync/config (JSON or YAML mapping); defaults when the file does not exist."""
-        p = Path(path).expanduser() if path else Path.home() / ".sync" / "config"
-        if not p.exists():
-            return cls()
-        text = p.read_text()
-        try:
-            import yaml
-
-            data = yaml.safe_load(text) if text.strip() else {}
-        except yaml.YAMLError as exc:
-            raise SettingsError(f"{p} is neither JSON nor YAML: {exc}; fix it or run `sync-cli configure`") from None
-        if data is not None and not isinstance(data, Mapping):
-            raise SettingsError(f"{p} must hold a mapping of settings, got {type(data).__name__}")
-        return cls.from_extras(data or {})
-
     def to_extras(self) -> dict[str, Any]:
         """The non-default fields as a JSON-able dict (what a connection extra or config file would hold)."""
         return self.model_dump(mode="json", exclude_defaults=True)

@@ -88,16 +88,6 @@ def test_dbfs_destination_and_catalog_override(tmp_path) -> None:
         bad.catalog()
 
 
-def test_config_file(tmp_path) -> None:
-    path = tmp_path / "config"
-    assert SyncSettings.from_file(path) == SyncSettings()
-    path.write_text("preference: performance\nplan: standard\n")
-    assert SyncSettings.from_file(path).preference is Preference.PERFORMANCE
-    path.write_text("- just a list")
-    with pytest.raises(SettingsError, match="mapping"):
-        SyncSettings.from_file(path)
-
-
 def test_open_store_and_redaction(tmp_path) -> None:
     s = SyncSettings(store_url=f"sqlite:///{tmp_path / 's.db'}")
     assert s.open_store().list_projects() == []

@@ -363,11 +363,9 @@ def _wait_for_logs(
                 raise
             missing_bucket = str(exc)  # Databricks may not have delivered anything yet; fatal only at the end
             return False
-        if succeeded:
-            return check.stable_since(previous)
-        if check.directory is None:
-            return previous is None or previous.directory is None
-        return previous is not None and previous.directory == check.directory and previous.listing == check.listing
+        if not succeeded and check.directory is None and previous is None:
+            return True  # a failed run with no log on the first look: nothing to wait for
+        return check.delivered_since(previous, run_succeeded=succeeded)
 
     try:
         done = _wait(f"Waiting for the event log under {destination}", look, poll_seconds, timeout)
@@ -468,8 +466,6 @@ def _apply(
     job_cluster_key = job_cluster_key or project.job_cluster_key
     task_key = task_key or project.task_key
     try:
-        with databricks_errors(ctx, f"reading job {job_id}"):
-            _check_job_cluster(ctx, job_id, job_cluster_key, task_key)
         with databricks_errors(ctx, f"updating job {job_id}"):
             outcome = apply_recommendation(
                 store,
@@ -490,14 +486,6 @@ def _apply(
     if outcome.action == "blocked":
         raise CliError(outcome.message, hint="change the project's constraints with `sync-cli projects update`")
     return outcome
-
-
-def _check_job_cluster(ctx: CliContext, job_id: str, job_cluster_key: str | None, task_key: str | None) -> None:
-    """Find the job's cluster before anything is recorded, so a wrong key changes neither the store nor the job."""
-    from sync_provider.operators.apply import _locate_cluster
-
-    settings = ctx.databricks("GET", "api/2.1/jobs/get", {"job_id": _job_id(job_id)}).get("settings") or {}
-    _locate_cluster(job_id, settings.get("job_clusters") or [], settings.get("tasks") or [], job_cluster_key, task_key)
 
 
 def _fail_if_run_failed(run: dict, run_id: str, note: str) -> None:

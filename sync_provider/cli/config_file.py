@@ -103,7 +103,7 @@ def read_file(path: Path | None = None) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
-        import yaml  # hand-written files may be YAML, as SyncSettings.from_file accepts
+        import yaml  # hand-written files may be YAML
 
         try:
             data = yaml.safe_load(text)

@@ -35,12 +35,15 @@ def demo(
         [], "--fail-at", help="Make the main job's run on this day fail (repeatable), to see a revert."
     ),
     demo_dir: Path = typer.Option(Path(".demo"), "--dir", help="Working directory of the demo (recreated)."),
+    seed: int = typer.Option(7, "--seed", help="Seed of the emulated world's noise and spot losses."),
 ) -> None:
     """Run the closed-loop demo: a DAG that gets cheaper every day while meeting its SLA.
 
     Starts the Databricks emulator and its S3, a private Airflow home with the `sync`, `databricks_default` and
     `aws_default` connections, then runs dags_examples/sync_recipe.py once per simulated day with
     `airflow dags test`, shows each run, and writes a self-contained HTML report.
+
+    Example: sync-cli demo --runs 15 --report .demo/report.html
     """
     from sync_provider.demo.errors import DemoError
     from sync_provider.demo.output import DemoDisplay
@@ -55,6 +58,7 @@ def demo(
         group_runs=group_runs,
         fail_at=list(fail_at),
         demo_dir=demo_dir,
+        seed=seed,
     )
     display = DemoDisplay(
         total_steps=total_steps(options), json_lines=json_lines, console=console, err_console=err_console

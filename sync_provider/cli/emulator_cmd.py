@@ -13,6 +13,12 @@ from sync_provider.cli._common import CliError
 app = typer.Typer(no_args_is_help=True, help="The local Databricks workspace emulator.")
 
 
+def _positive(value: float) -> float:
+    if value <= 0:
+        raise typer.BadParameter(f"must be positive, got {value:g}")
+    return value
+
+
 @app.command("start")
 def start(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
@@ -20,17 +26,21 @@ def start(
     data_dir: Path = typer.Option(
         Path(".emulator"), "--data-dir", help="Where runs, jobs, workspace files and DBFS persist."
     ),
-    time_scale: float = typer.Option(1000.0, "--time-scale", help="Simulated seconds per wall second."),
+    time_scale: float = typer.Option(
+        1000.0, "--time-scale", callback=_positive, help="Simulated seconds per wall second."
+    ),
     token: str = typer.Option(None, "--token", help="Bearer token clients must send (default: a development token)."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed of run-to-run noise and spot losses (repeatable runs)."),
     s3_endpoint: str = typer.Option(
         None, "--s3-endpoint", help="S3 endpoint for log delivery (default: start moto's S3 server)."
     ),
 ) -> None:
-    """Serve the emulated workspace; prints the URL, the token and the S3 endpoint to configure clients with."""
+    """Serve the emulated workspace; prints the URL, the token and the S3 endpoint to configure clients with.
+
+    Example: sync-cli emulator start --port 8765 --data-dir .emulator --time-scale 600
+    """
     from sync_provider.emulator.server import DEFAULT_TOKEN, EmulatorServer
 
-    if time_scale <= 0:
-        raise CliError(f"--time-scale must be positive, got {time_scale}")
     server = EmulatorServer(
         host=host,
         port=port,
@@ -38,6 +48,7 @@ def start(
         time_scale=time_scale,
         token=token or DEFAULT_TOKEN,
         s3_endpoint=s3_endpoint,
+        seed=seed,
     )
     try:
         server.start()

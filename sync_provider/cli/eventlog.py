@@ -8,7 +8,6 @@ large logs.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -66,23 +65,18 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int | None], None]]:
             bar.stop()
 
 
-def _databricks_api_from_env():
-    from sync_provider.engine.evidence.databricks_api import http_api
-
-    host = os.environ.get("DATABRICKS_HOST")
-    if not host:
-        raise CliError("reading dbfs:/ needs a workspace", hint="set DATABRICKS_HOST and DATABRICKS_TOKEN")
-    return http_api(host, os.environ.get("DATABRICKS_TOKEN"))
-
-
 def load_profile(path: str, *, spark_context_id: str | None = None, progress: bool = True):
-    """Parse PATH for a CLI command, turning parser errors into CliError (exit 1)."""
+    """Parse PATH for a CLI command, turning parser errors into CliError (exit 1).
+
+    S3 and DBFS are reached with the CLI's configuration (region, endpoint, workspace), as every other command.
+    """
+    from sync_provider.cli.context import get_context
     from sync_provider.engine.evidence.eventlog import EventLogError, parse_eventlog
 
-    api = _databricks_api_from_env() if path.startswith("dbfs:") else None
     try:
+        reader = get_context().log_reader(path) if path.startswith(("s3://", "dbfs:")) else None
         with _progress(progress) as callback:
-            return parse_eventlog(path, progress=callback, spark_context_id=spark_context_id, databricks_api=api)
+            return parse_eventlog(path, reader=reader, progress=callback, spark_context_id=spark_context_id)
     except EventLogError as exc:
         raise CliError(str(exc), hint="give an event-log file, a rolled event-log directory or a zip") from None
 
@@ -112,7 +106,10 @@ def summarize_cmd(
         None, "--spark-context-id", help="Pick one Spark context when a directory holds several."
     ),
 ) -> None:
-    """Summarize a Spark event log (jobs, stages, tasks, time, bytes, executors)."""
+    """Summarize a Spark event log (jobs, stages, tasks, time, bytes, executors).
+
+    Example: sync-cli eventlog summarize s3://logs/cluster-0101/eventlog/ --json
+    """
     from sync_provider.engine.evidence.eventlog import summarize
 
     profile = load_profile(path, spark_context_id=spark_context_id)

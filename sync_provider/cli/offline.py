@@ -20,7 +20,10 @@ def recommend(
     input: Path = typer.Option(..., "--input", "-i", help="Requests, one JSON object per line ('-' for stdin)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write responses here instead of stdout."),
 ) -> None:
-    """Answer each request line with one response line, in order; bad requests get {"id", "error"}."""
+    """Answer each request line with one response line, in order; bad requests get {"id", "error"}.
+
+    Example: sync-cli recommend --input requests.jsonl --output responses.jsonl
+    """
     from sync_provider.engine.offline.requests import recommend_lines
 
     if str(input) == "-":
@@ -53,7 +56,10 @@ def backtest(
         None, "--max-starts", help="Sample at most this many start points per workload."
     ),
 ) -> None:
-    """Replay measured runs as the world; compare the engine with the oracle and the baselines."""
+    """Replay measured runs as the world; compare the engine with the oracle and the baselines.
+
+    Example: sync-cli backtest --measurements runs.csv --prices prices.csv --iterations 10 --json
+    """
     from sync_provider.engine.offline.backtest import load_measurements, load_prices, run_backtest
 
     for path in (measurements, prices):

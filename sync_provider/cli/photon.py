@@ -15,8 +15,10 @@ def photon_roi(
     instance_type: str = typer.Option(..., "--instance-type", help="Worker node type, e.g. m5.2xlarge."),
     workers: int = typer.Option(..., "--workers", min=0, help="Number of workers."),
     driver: str | None = typer.Option(None, "--driver", help="Driver node type (default: the worker type)."),
-    plan: Plan = typer.Option(Plan.PREMIUM, "--plan", help="Databricks pricing plan."),
-    compute_type: ComputeType = typer.Option(ComputeType.JOBS, "--compute-type", help="Databricks compute type."),
+    plan: Plan | None = typer.Option(None, "--plan", help="Databricks pricing plan (default: the configured one)."),
+    compute_type: ComputeType | None = typer.Option(
+        None, "--compute", "--compute-type", help="Databricks compute type (default: the configured one)."
+    ),
     photon_multiplier: float | None = typer.Option(
         None, "--photon-multiplier", min=0.0, help="Photon DBU multiplier (list value when omitted)."
     ),
@@ -24,19 +26,23 @@ def photon_roi(
     eventlog: str | None = typer.Option(None, "--eventlog", help="A run's event log, to estimate its speedup."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Break-even Photon speedup for a cluster and, with --eventlog, whether Photon pays for this job."""
+    """Break-even Photon speedup for a cluster and, with --eventlog, whether Photon pays for this job.
+
+    Prices come from `sync-cli configure` (plan, compute type, negotiated $/DBU, catalog override); the flags
+    override them for this command only.
+
+    Example: sync-cli photon-roi --instance-type m5.2xlarge --workers 8 --plan premium --eventlog ./eventlog.zst
+    """
+    from sync_provider.cli.context import get_context
     from sync_provider.engine.evidence.catalog import UnknownInstanceType
-    from sync_provider.engine.evidence.cost import CostModel, PricingSettings
+    from sync_provider.engine.evidence.cost import CostModel
     from sync_provider.engine.evidence.photon import cluster_rates, estimate_photon_speedup, operator_share
 
     try:
-        pricing = PricingSettings(
-            plan=plan,
-            compute_type=compute_type,
-            photon_dbu_multiplier=photon_multiplier or None,
-            dbu_usd=dbu_usd or None,
-        )
-        model = CostModel(pricing=pricing)
+        configured = get_context().cost_model(plan, compute_type)
+        overrides = {k: v for k, v in {"photon_dbu_multiplier": photon_multiplier, "dbu_usd": dbu_usd}.items() if v}
+        pricing = configured.pricing.model_copy(update=overrides) if overrides else configured.pricing
+        model = CostModel(configured.catalog, pricing)
         rates = cluster_rates(instance_type, workers, model, driver)
     except UnknownInstanceType as exc:
         raise CliError(str(exc)) from None
@@ -44,8 +50,8 @@ def photon_roi(
         "instance_type": instance_type,
         "workers": workers,
         "driver": driver or instance_type,
-        "plan": plan.value,
-        "compute_type": compute_type.value,
+        "plan": pricing.plan.value,
+        "compute_type": pricing.compute_type.value,
         "dbu_usd": pricing.effective_dbu_usd(),
         "photon_dbu_multiplier": pricing.effective_photon_multiplier(),
         "cloud_usd_per_hour": round(rates.cloud_usd_per_hour, 4),

@@ -39,9 +39,10 @@ class GroundTruth(BaseModel):
 class DemoWorkspace:
     """Starts the emulator in a background thread of this process and stops it on exit."""
 
-    def __init__(self, data_dir: Path, *, time_scale: float, token: str = "dapi-sync-demo"):
+    def __init__(self, data_dir: Path, *, time_scale: float, token: str = "dapi-sync-demo", seed: int | None = None):
         self.data_dir = data_dir.resolve()
         self.time_scale = time_scale
+        self.seed = seed
         self._token = token
         self._server: Any = None
         self._http: httpx.Client | None = None
@@ -52,7 +53,12 @@ class DemoWorkspace:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._server = EmulatorServer(
-                host="127.0.0.1", port=0, data_dir=self.data_dir, time_scale=self.time_scale, token=self._token
+                host="127.0.0.1",
+                port=0,
+                data_dir=self.data_dir,
+                time_scale=self.time_scale,
+                token=self._token,
+                seed=self.seed,
             )
             self._server.start()
         except Exception as exc:

@@ -45,6 +45,8 @@ class DemoOptions:
     time_scale: float = 2000.0
     dag_timeout_s: float = 600.0
     fail_at: list[int] = field(default_factory=list)
+    #: Seed of the emulator's run-to-run noise and spot losses: the same seed replays the same world.
+    seed: int | None = 7
 
 
 @dataclass
@@ -74,7 +76,7 @@ def run_demo(options: DemoOptions, display: DemoDisplay) -> DemoResult:
     if emulator_dir.exists():
         shutil.rmtree(emulator_dir)
     display.step("Starting the Databricks emulator and its S3")
-    with DemoWorkspace(emulator_dir, time_scale=options.time_scale) as workspace:
+    with DemoWorkspace(emulator_dir, time_scale=options.time_scale, seed=options.seed) as workspace:
         home.extra_env = connection_env(
             workspace_url=workspace.url,
             token=workspace.token,

@@ -217,10 +217,10 @@ def _params(request: Request) -> dict:
 
 
 async def _args(request: Request) -> dict:
-    """GET parameters come in the query string, POST ones in the JSON body (some clients send both)."""
-    args = _params(request)
-    if request.method != "GET":
-        args.update(await _body(request))
+    """Parameters from the query string and the JSON body: as Databricks does, GET accepts a body too (the
+    provider's async hook, used by deferrable operators and triggers, sends its GET parameters that way)."""
+    args = await _body(request)
+    args.update(_params(request))
     return args
 
 
@@ -267,14 +267,14 @@ def create_app(emulator: Emulator) -> FastAPI:
 
     @route("GET", "jobs/runs/get")
     async def runs_get(request: Request):
-        args = _params(request)
+        args = await _args(request)
         run, idx = ws.get_run(_require(args, "run_id"))
         with ws.lock:
             return run_view(ws, run, emulator.now(), idx)
 
     @route("GET", "jobs/runs/get-output")
     async def runs_get_output(request: Request):
-        args = _params(request)
+        args = await _args(request)
         run, idx = ws.get_run(_require(args, "run_id"))
         if idx is None and len(run["tasks"]) > 1:
             raise invalid(
@@ -294,7 +294,7 @@ def create_app(emulator: Emulator) -> FastAPI:
 
     @route("GET", "jobs/runs/list")
     async def runs_list(request: Request):
-        args = _params(request)
+        args = await _args(request)
         limit = min(as_int(args.get("limit", 25), "limit"), 1000)
         offset = as_int(args.get("offset", 0), "offset")
         job_id = as_int(args["job_id"], "job_id") if args.get("job_id") else None
@@ -335,12 +335,12 @@ def create_app(emulator: Emulator) -> FastAPI:
 
     @route("GET", "jobs/get")
     async def jobs_get(request: Request):
-        job = ws.job(_require(_params(request), "job_id"))
+        job = ws.job(_require(await _args(request), "job_id"))
         return dict(job, run_as_user_name="emulator@example.com")
 
     @route("GET", "jobs/list")
     async def jobs_list(request: Request):
-        args = _params(request)
+        args = await _args(request)
         limit = min(as_int(args.get("limit", 20), "limit"), 100)
         offset = as_int(args.get("offset", 0), "offset")
         name = args.get("name")
@@ -410,7 +410,7 @@ def create_app(emulator: Emulator) -> FastAPI:
     # ------------------------------------------------------------------ clusters
     @route("GET", "clusters/get")
     async def clusters_get(request: Request):
-        cl = ws.cluster(str(_require(_params(request), "cluster_id")))
+        cl = ws.cluster(str(_require(await _args(request), "cluster_id")))
         with ws.lock:
             return cluster_view(ws, cl, emulator.now())
 
@@ -519,7 +519,7 @@ def create_app(emulator: Emulator) -> FastAPI:
 
     @route("GET", "workspace/get-status")
     async def workspace_status(request: Request):
-        path = str(_require(_params(request), "path"))
+        path = str(_require(await _args(request), "path"))
         target = ws.workspace_file(path)
         if not target.exists():
             raise not_found(f"Path ({path}) doesn't exist.")
@@ -542,7 +542,7 @@ def create_app(emulator: Emulator) -> FastAPI:
 
     @route("GET", "workspace/list")
     async def workspace_list(request: Request):
-        path = str(_require(_params(request), "path"))
+        path = str(_require(await _args(request), "path"))
         target = ws.workspace_file(path)
         if not target.is_dir():
             raise not_found(f"Path ({path}) doesn't exist.")
@@ -570,7 +570,7 @@ def create_app(emulator: Emulator) -> FastAPI:
 
     @route("GET", "workspace/export")
     async def workspace_export(request: Request):
-        path = str(_require(_params(request), "path"))
+        path = str(_require(await _args(request), "path"))
         target = ws.workspace_file(path)
         if not target.is_file():
             raise not_found(f"Path ({path}) doesn't exist.")
@@ -592,11 +592,11 @@ def create_app(emulator: Emulator) -> FastAPI:
 
     @route("GET", "dbfs/get-status")
     async def dbfs_get_status(request: Request):
-        return _dbfs_status(str(_require(_params(request), "path")))
+        return _dbfs_status(str(_require(await _args(request), "path")))
 
     @route("GET", "dbfs/list")
     async def dbfs_list(request: Request):
-        path = str(_require(_params(request), "path"))
+        path = str(_require(await _args(request), "path"))
         st = _dbfs_status(path)
         if not st["is_dir"]:
             return {"files": [st]}
@@ -611,7 +611,7 @@ def create_app(emulator: Emulator) -> FastAPI:
 
     @route("GET", "dbfs/read")
     async def dbfs_read(request: Request):
-        args = _params(request)
+        args = await _args(request)
         path = str(_require(args, "path"))
         st = _dbfs_status(path)
         if st["is_dir"]:

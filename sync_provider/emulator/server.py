@@ -39,6 +39,7 @@ class EmulatorServer:
         time_scale: float = 1000.0,
         token: str = DEFAULT_TOKEN,
         s3_endpoint: str | None = None,
+        seed: int | None = None,
     ):
         if not token:
             raise ValueError("token must not be empty")
@@ -49,6 +50,7 @@ class EmulatorServer:
         self.time_scale = time_scale
         self.token = token
         self.s3_endpoint_url = s3_endpoint
+        self.seed = seed
         self._moto = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -78,7 +80,7 @@ class EmulatorServer:
             self._moto.start()
             self.s3_endpoint_url = f"http://{self.host}:{s3_port}"
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        workspace = Workspace(self.data_dir, SimClock(self.time_scale), base_url=self.url)
+        workspace = Workspace(self.data_dir, SimClock(self.time_scale), base_url=self.url, seed=self.seed)
         self.emulator = Emulator(workspace, self.token, S3Sink(self.s3_endpoint_url))
         app = create_app(self.emulator)
         config = uvicorn.Config(

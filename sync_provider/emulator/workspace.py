@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -43,10 +42,12 @@ TERMINAL = ("TERMINATED", "INTERNAL_ERROR", "SKIPPED")
 class Workspace:
     """All mutable emulator state, guarded by one lock and saved to `data_dir/state.json` on every change."""
 
-    def __init__(self, data_dir: Path, clock: SimClock, base_url: str = ""):
+    def __init__(self, data_dir: Path, clock: SimClock, base_url: str = "", seed: int | None = None):
         self.data_dir = data_dir
         self.clock = clock
         self.base_url = base_url
+        # One generator for ids, run noise seeds and delivery delays: a fixed seed makes a session repeatable.
+        self.rng = random.Random(seed)
         self.lock = threading.RLock()
         self.jobs: dict[int, dict] = {}
         self.runs: dict[int, dict] = {}
@@ -103,7 +104,7 @@ class Workspace:
             tmp.replace(self._state_path())
 
     def _id(self) -> int:
-        self.next_id += random.randint(1, 7)
+        self.next_id += self.rng.randint(1, 7)
         return self.next_id
 
     # ---------------------------------------------------------------- workloads
@@ -221,7 +222,7 @@ class Workspace:
                         "workload": p["workload"].name,
                         "workload_source": p["source"],
                         "run_index": idx,
-                        "seed": secrets.randbelow(2**31),
+                        "seed": self.rng.randrange(2**31),
                         "attempt_number": 0,
                     }
                 )
@@ -267,7 +268,7 @@ class Workspace:
                 self.save()
 
     def _new_cluster(self, run: dict, task: dict, spec: ClusterSpec, create_ms: int) -> dict:
-        cid = f"{random.randint(1000, 1299):04d}-{random.randint(100000, 999999)}-{secrets.token_hex(4)}"
+        cid = f"{self.rng.randint(1000, 1299):04d}-{self.rng.randint(100000, 999999)}-{self.rng.getrandbits(32):08x}"
         nc = task["new_cluster"]
         cluster = {
             "cluster_id": cid,
@@ -277,7 +278,7 @@ class Workspace:
             "run_id": run["run_id"],
             "job_id": run.get("job_id"),
             "task_keys": [],
-            "driver_ip": f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(2, 250)}",
+            "driver_ip": f"10.{self.rng.randint(0, 255)}.{self.rng.randint(0, 255)}.{self.rng.randint(2, 250)}",
             "log_dest": log_destination(nc),
             "delivered_ms": None,
             "workers_timeline": [],
@@ -335,7 +336,7 @@ class Workspace:
                 else:
                     startup_ms = 0
                 t["cluster_id"] = cluster["cluster_id"]
-                t["spark_context_id"] = str(random.randint(10**18, 9 * 10**18))
+                t["spark_context_id"] = str(self.rng.randint(10**18, 9 * 10**18))
                 cluster["task_keys"].append(t["task_key"])
                 crash = self.crash_next > 0
                 if crash:
@@ -415,7 +416,7 @@ class Workspace:
         cl["end_ms"] = end_ms
         cl["terminated_ms"] = end_ms + CLEANUP_MS
         writes_logs = cl["log_dest"] or collector_destination(cl)
-        cl["deliver_ms"] = cl["terminated_ms"] + random.randint(*DELIVERY_DELAY_MS) if writes_logs else None
+        cl["deliver_ms"] = cl["terminated_ms"] + self.rng.randint(*DELIVERY_DELAY_MS) if writes_logs else None
 
     def _workload_for(self, t: dict) -> Workload:
         src = t["workload_source"]

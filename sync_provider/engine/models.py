@@ -6,7 +6,7 @@ plain pydantic models that serialise to JSON and back without loss.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sync_provider.engine.evidence.profile import Profile
 
 
-class Preference(str, Enum):
+class Preference(StrEnum):
     """Which solution of a prediction a project follows."""
 
     ECONOMY = "economy"
@@ -22,7 +22,7 @@ class Preference(str, Enum):
     PERFORMANCE = "performance"
 
 
-class Plan(str, Enum):
+class Plan(StrEnum):
     """Databricks pricing plan (decides $ per DBU)."""
 
     STANDARD = "standard"
@@ -30,7 +30,7 @@ class Plan(str, Enum):
     ENTERPRISE = "enterprise"
 
 
-class ComputeType(str, Enum):
+class ComputeType(StrEnum):
     """Databricks compute type (decides $ per DBU and the Photon multiplier)."""
 
     JOBS = "jobs"
@@ -38,7 +38,7 @@ class ComputeType(str, Enum):
     ALL_PURPOSE = "all_purpose"
 
 
-class ApplyMode(str, Enum):
+class ApplyMode(StrEnum):
     """How a recommendation becomes the next active configuration."""
 
     AUTO = "auto"
@@ -46,7 +46,7 @@ class ApplyMode(str, Enum):
     DRY_RUN = "dry-run"
 
 
-class SpotPolicy(str, Enum):
+class SpotPolicy(StrEnum):
     """Whether workers may run on spot instances (the driver always stays on demand)."""
 
     NEVER = "never"
@@ -54,7 +54,7 @@ class SpotPolicy(str, Enum):
     ALWAYS = "always"
 
 
-class Phase(str, Enum):
+class Phase(StrEnum):
     """Where the closed-loop controller stands for a project."""
 
     LEARNING = "learning"

@@ -286,6 +286,9 @@ def apply_recommendation(
 ) -> ApplyOutcome:
     """Apply (or stage, or log) the prediction's solution; then bring a Databricks job in line with the store."""
     guardrails = guardrails or Guardrails()
+    reconcile = api is not None and bool(job_id) and mode != ApplyMode.DRY_RUN
+    if reconcile:
+        check_job_cluster(api, str(job_id), job_cluster_key, task_key)
     if prediction_id is None:
         active = store.active_config(project.id)
         outcome = ApplyOutcome(
@@ -299,7 +302,7 @@ def apply_recommendation(
     else:
         outcome = _decide_with_retries(store, project, prediction_id, mode, actor, guardrails, catalog)
     _note_waiting_approval(store, project, outcome)
-    if api is not None and job_id and mode != ApplyMode.DRY_RUN:
+    if reconcile:
         _reconcile_job(store, project, api, job_id, job_cluster_key, task_key, outcome, cluster_log_conf)
     return outcome
 
@@ -583,7 +586,7 @@ def update_job_cluster(
     job_clusters = [dict(jc) for jc in settings.get("job_clusters") or []]
     tasks = [dict(t) for t in settings.get("tasks") or []]
 
-    key_kind, index = _locate_cluster(job_id, job_clusters, tasks, job_cluster_key, task_key)
+    key_kind, index = locate_cluster(job_id, job_clusters, tasks, job_cluster_key, task_key)
     entries = job_clusters if key_kind == "job_clusters" else tasks
     before = entries[index].get("new_cluster") or {}
     after = merge_config(dict(before), config)
@@ -598,13 +601,20 @@ def update_job_cluster(
     return True
 
 
-def _locate_cluster(
+def check_job_cluster(api: Any, job_id: str, job_cluster_key: str | None, task_key: str | None) -> None:
+    """Find the job's cluster before anything is recorded, so a wrong key changes neither the store nor the job."""
+    settings = api("GET", "api/2.1/jobs/get", {"job_id": job_id}).get("settings") or {}
+    locate_cluster(job_id, settings.get("job_clusters") or [], settings.get("tasks") or [], job_cluster_key, task_key)
+
+
+def locate_cluster(
     job_id: str,
     job_clusters: list[dict],
     tasks: list[dict],
     job_cluster_key: str | None,
     task_key: str | None,
 ) -> tuple[str, int]:
+    """Which entry of the job's settings holds the cluster to tune: ("job_clusters" | "tasks", index)."""
     keys = [jc.get("job_cluster_key") for jc in job_clusters]
     task_keys = [t.get("task_key") for t in tasks]
     if job_cluster_key:

@@ -209,8 +209,8 @@ def run_prediction(
     log: Any = None,
 ) -> PredictionOutcome:
     """Record run `run_id` of `project` and save a recommendation; reuses both when this run was done before."""
-    from sync_provider.engine import recommend
     from sync_provider.engine.evidence.observe import build_observation
+    from sync_provider.engine.recommend import recommend
 
     warnings: list[str] = []
     task_key = task_key or project.task_key

@@ -132,11 +132,11 @@ class SyncPredictionSensor(BaseSensorOperator):
             self.log.info("Run %s ended %s and delivered no event log: nothing to wait for", run_id, facts.result_state)
             return PokeReturnValue(True, self._xcom(run_id, facts, check))
         previous = self._previous
-        if self.reschedule and check.complete:
+        if self.reschedule and (check.complete or not facts.succeeded):
             # Nothing survives between reschedule pokes: take the second look now.
             time.sleep(self.settle_seconds)
             previous, check = check, self._look(destination, facts.cluster_id, api, settings)
-        if check.stable_since(previous):
+        if check.delivered_since(previous, run_succeeded=facts.succeeded):
             self.log.info("Event log of run %s delivered: %s", run_id, check.detail)
             return PokeReturnValue(True, self._xcom(run_id, facts, check))
         self._previous = check

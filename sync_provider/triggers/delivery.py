@@ -114,6 +114,13 @@ class DeliveryCheck:
             and previous.listing == self.listing
         )
 
+    def delivered_since(self, previous: DeliveryCheck | None, *, run_succeeded: bool) -> bool:
+        """Is there nothing more to wait for? A failed run's log may never be complete (a crashed driver writes
+        no end event): for it, no log on two looks, or a listing unchanged between two looks, is all there is."""
+        if run_succeeded:
+            return self.stable_since(previous)
+        return previous is not None and previous.directory == self.directory and previous.listing == self.listing
+
     def to_json(self) -> dict[str, Any]:
         return {"directory": self.directory, "complete": self.complete, "listing": [list(x) for x in self.listing]}
 

@@ -89,7 +89,7 @@ class SyncPredictionTrigger(BaseTrigger):
                         if reader is None:
                             reader = await asyncio.to_thread(self._reader, destination)
                         check = await asyncio.to_thread(check_delivery, destination, facts.cluster_id, reader=reader)
-                        if check.stable_since(previous):
+                        if check.delivered_since(previous, run_succeeded=facts.succeeded):
                             yield self._event("success", facts, check, f"event log delivered: {check.detail}")
                             return
                         if not facts.succeeded and check.directory is None:

@@ -256,8 +256,10 @@ def test_run_now_job_with_an_unknown_key_names_the_keys(store, project, workspac
     out = _apply(_save(store, project, BIG, SMALL), job_id=42, job_cluster_key="nope")
     assert out["action"] == "skipped"
     assert "has no job cluster 'nope' (job clusters: ['main', 'side'])" in out["message"]
-    # The store change was made; the job definition stays until the key is fixed (reconciled next time).
-    assert store.active_config(project.id).config == SMALL
+    # Found before anything is recorded: neither the store nor the job moves ahead of the other.
+    assert store.config_history(project.id) == [] and workspace.calls_to("/api/2.1/jobs/update") == []
+    with pytest.raises(ApplyError, match="has no job cluster 'nope'"):
+        _apply(_save(store, project, BIG, SMALL), job_id=42, job_cluster_key="nope", strict=True)
 
 
 def test_update_job_cluster_follows_a_task_to_its_job_cluster(sync_conn, workspace, job):  # noqa: F811
@@ -271,3 +273,25 @@ def test_update_job_cluster_follows_a_task_to_its_job_cluster(sync_conn, workspa
     assert body["new_settings"]["job_clusters"][0]["new_cluster"]["node_type_id"] == "m5.2xlarge"
     with pytest.raises(ApplyError, match="several clusters"):
         update_job_cluster(api, "42", SMALL)
+
+
+def test_a_concurrent_apply_is_retried_on_top_of_the_other_writer_never_over_it(store, project, monkeypatch):
+    """Two DAG runs of one project apply at once: the loser re-reads and appends after the winner."""
+    from sync_provider.store import SyncStore
+
+    original = SyncStore.append_config
+    raced: list[int] = []
+
+    def racing_append(self, project_id, config, **kwargs):
+        if not raced:  # the other DAG run's apply lands between this one's read and its write
+            raced.append(original(store, project_id, TINY, expected_version=None, actor="other-run", reason="race"))
+        return original(self, project_id, config, **kwargs)
+
+    monkeypatch.setattr(SyncStore, "append_config", racing_append)
+    out = _apply(_save(store, project, BIG, SMALL))
+    assert out["action"] == "applied" and out["previous"]["num_workers"] == TINY.num_workers
+    history = store.config_history(project.id)
+    assert [(c.version, c.actor, c.config) for c in history] == [
+        (1, "other-run", TINY),
+        (2, "airflow:test_apply.apply", SMALL),
+    ]

@@ -133,6 +133,19 @@ def test_a_failed_run_without_a_log_ends_the_wait(s3, run_state):
     assert done.is_done and done.xcom_value["succeeded"] is False and done.xcom_value["event_log"] is None
 
 
+def test_a_crashed_run_with_a_partial_log_ends_once_the_listing_is_stable(s3, run_state):
+    # The driver died: the log never gets its ApplicationEnd, so "complete" never comes; a stable listing does.
+    run_state.update(life_cycle_state="INTERNAL_ERROR", result_state="FAILED")
+    deliver(s3, finished=False, parts=1)
+    sensor, ctx = _sensor(), _ctx()
+    assert sensor.poke(ctx) is False  # first look
+    deliver(s3, finished=False, parts=2)  # a late part: still changing
+    assert sensor.poke(ctx) is False
+    done = sensor.poke(ctx)
+    assert done.is_done and done.xcom_value["succeeded"] is False
+    assert done.xcom_value["event_log"] == f"s3://{BUCKET}/{LOG_DIR}"
+
+
 def test_no_log_destination_anywhere_only_waits_for_termination(sync_conn, run_state):  # noqa: F811
     run_state.update(life_cycle_state="TERMINATED", result_state="SUCCESS")
     assert _sensor().poke(_ctx()).is_done

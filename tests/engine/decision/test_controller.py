@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from sync_provider.engine import InvalidHistoryError, NoCandidateError, recommend
+from sync_provider.engine import InvalidHistoryError, NoCandidateError
 from sync_provider.engine.decision.controller import ControllerSettings
 from sync_provider.engine.evidence.cost import CostModel
 from sync_provider.engine.models import ClusterConfig, Constraints, Goals, Phase, Preference, RunObservation
 from sync_provider.engine.prediction.synthetic import make_profile
+from sync_provider.engine.recommend import recommend
 
 CM = CostModel()
 M5 = Constraints(instance_families=["m5"], photon_allowed=False)
