@@ -34,7 +34,34 @@ def upload_collector_script(api: DatabricksApi, path: str = DEFAULT_INIT_SCRIPT_
             f"cannot upload the collector to {path} through the Databricks API; use a workspace path "
             "(workspace:/Shared/sync/collector_init.sh) or dbfs:/..., or copy it to S3 yourself"
         )
-    ws_path = "/" + path.removeprefix("workspace:").removeprefix("/Workspace").lstrip("/")
+    ws_path = _workspace_path(path)
     api("POST", "api/2.0/workspace/mkdirs", {"path": posixpath.dirname(ws_path)})
     api("POST", "api/2.0/workspace/import", {"path": ws_path, "format": "AUTO", "content": encoded, "overwrite": True})
     return f"workspace:{ws_path}"
+
+
+def ensure_collector_script(api: DatabricksApi, path: str) -> str:
+    """Upload the script when it is missing from a workspace or DBFS path; returns its location.
+
+    A cluster whose init script does not exist fails to start, so the submit operator calls this before it injects
+    the script. s3:// and /Volumes/ locations are outside the Databricks API and are taken as given.
+    """
+    from sync_provider.engine.evidence.databricks_api import DatabricksApiError
+
+    if path.startswith(("s3://", "/Volumes/")):
+        return path
+    if path.startswith("dbfs:/"):
+        endpoint, status_path = "api/2.0/dbfs/get-status", path.removeprefix("dbfs:")
+    else:
+        endpoint, status_path = "api/2.0/workspace/get-status", _workspace_path(path)
+    try:
+        api("GET", endpoint, {"path": status_path})
+        return path
+    except DatabricksApiError as exc:
+        if exc.status != 404:
+            raise
+    return upload_collector_script(api, path)
+
+
+def _workspace_path(path: str) -> str:
+    return "/" + path.removeprefix("workspace:").removeprefix("/Workspace").lstrip("/")

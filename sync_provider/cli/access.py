@@ -160,7 +160,7 @@ def _init_script(api: Any, ctx: CliContext) -> str:
         api("GET", "api/2.0/workspace/get-status", {"path": ws_path})
     except Exception as exc:
         if _status_of(exc) == 404 or "RESOURCE_DOES_NOT_EXIST" in str(exc):
-            raise _Skip(f"{ws_path} is not uploaded yet; the submit operator uploads it on first use") from None
+            raise _Skip(f"{ws_path} is not uploaded yet: run `sync-cli aws-databricks upload-init-script`") from None
         raise
     return f"collector init script present at {ws_path}"
 

@@ -191,6 +191,50 @@ def run_prediction_cmd(
     _fail_if_run_failed(run, run_id, "see the run page for the cause")
 
 
+@app.command("upload-init-script")
+def upload_init_script(
+    path: Annotated[
+        str | None,
+        typer.Option(
+            "--path",
+            help="Where to put it: workspace:/..., dbfs:/... or s3://... (default: the configured "
+            "init_script_path, else workspace:/Shared/sync/collector_init.sh).",
+        ),
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Upload the collector init script, which records each node's instance facts next to the cluster logs.
+
+    Clusters run it when the submit operator injects it; set the printed location as the `sync` connection's
+    init_script_path (or `sync-cli configure --init-script-path`) when it is not the default.
+
+    Example: sync-cli aws-databricks upload-init-script --path workspace:/Shared/sync/collector_init.sh
+    """
+    from sync_provider.collector import DEFAULT_INIT_SCRIPT_PATH, collector_script, upload_collector_script
+
+    ctx = get_context()
+    target = path or ctx.settings.init_script_path or DEFAULT_INIT_SCRIPT_PATH
+    if target.startswith("s3://"):
+        bucket, _, key = target.removeprefix("s3://").partition("/")
+        if not key:
+            raise CliError(f"{target} names no object key", hint="give s3://bucket/path/collector_init.sh")
+        try:
+            ctx.s3.put_object(Bucket=bucket, Key=key, Body=collector_script())
+        except Exception as exc:  # noqa: BLE001 - botocore errors name the bucket and the refusal
+            raise CliError(f"cannot write {target}: {exc}", hint="check the AWS credentials and the bucket") from None
+        location = target
+    else:
+        try:
+            with databricks_errors(ctx, f"uploading the init script to {target}"):
+                location = upload_collector_script(ctx.databricks, target)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+    if json_out:
+        print_json({"location": location})
+        return
+    console.print(f"Collector init script uploaded to {location}")
+
+
 @app.command("get-cluster-report")
 def get_cluster_report(
     run_id: RunIdArg,

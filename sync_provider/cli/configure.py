@@ -72,6 +72,13 @@ def configure(
     aws_endpoint_url: Annotated[
         str | None, typer.Option("--aws-endpoint-url", help="S3-compatible endpoint (e.g. the emulator's).")
     ] = None,
+    init_script_path: Annotated[
+        str | None,
+        typer.Option(
+            "--init-script-path",
+            help="Where the collector init script lives (see `aws-databricks upload-init-script`).",
+        ),
+    ] = None,
     show: Annotated[bool, typer.Option("--show", help="Print the effective configuration and exit.")] = False,
     json_out: JsonOption = False,
 ) -> None:
@@ -100,6 +107,7 @@ def configure(
         "compute_type": compute_type,
         "apply_mode": apply_mode,
         "aws_endpoint_url": aws_endpoint_url,
+        "init_script_path": init_script_path,
     }
     given = {k: (v.value if hasattr(v, "value") else v) for k, v in flags.items() if v is not None}
     current = read_file()

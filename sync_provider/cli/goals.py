@@ -44,6 +44,9 @@ def set_(
 ) -> None:
     """Set the goals of every project with a tag; goals not given are kept.
 
+    The goals are written to the projects that carry the tag now; a project tagged later keeps its own goals
+    until the command is run again.
+
     Example: sync-cli goals set --tag team=finance --sla-minutes 30
     """
     if sla_minutes is None and cost_target is None and preference is None:

@@ -213,6 +213,7 @@ class SyncDatabricksSubmitRunOperator(DatabricksSubmitRunOperator):
             )
         else:
             self.log.info("Sync project %s: no active configuration yet, running the payload's own", project.name)
+        settings = self._with_collector(settings, strict)
         ti = context.get("ti")
         dag_run = context.get("dag_run")
         return SyncPlan(
@@ -224,6 +225,37 @@ class SyncDatabricksSubmitRunOperator(DatabricksSubmitRunOperator):
             dag_run_id=context.get("run_id") or getattr(dag_run, "run_id", None) or getattr(ti, "run_id", None),
             cluster_key=self.cluster_key or project.job_cluster_key or project.task_key,
         )
+
+    def _with_collector(self, settings: SyncSettings, strict: bool) -> SyncSettings:
+        """Make sure the collector init script exists before a cluster is told to run it (a missing init script
+        stops the cluster from starting); when it cannot be checked or uploaded, run without it."""
+        if not settings.init_script_path:
+            return settings
+        from airflow.providers.databricks.hooks.databricks import DatabricksHook
+
+        from sync_provider.collector import ensure_collector_script
+        from sync_provider.hooks.databricks_api import databricks_api
+
+        try:
+            api = databricks_api(DatabricksHook(self.databricks_conn_id, retry_limit=self.databricks_retry_limit))
+            location = ensure_collector_script(api, settings.init_script_path)
+        except Exception as exc:
+            if strict:
+                raise SyncUnavailableError(
+                    f"the collector init script {settings.init_script_path} is missing and could not be uploaded "
+                    f"({exc}); upload it with `sync-cli aws-databricks upload-init-script` or set strict=False"
+                ) from exc
+            self.log.warning(
+                "Sync collector init script %s is missing and could not be uploaded (%s): this run goes without it "
+                "(its cluster report relies on Databricks' cluster events only). Upload it with "
+                "`sync-cli aws-databricks upload-init-script`",
+                settings.init_script_path,
+                exc,
+            )
+            return settings.model_copy(update={"init_script_path": None})
+        if location != settings.init_script_path:
+            return settings.model_copy(update={"init_script_path": location})
+        return settings
 
     def _goals_given(self) -> bool:
         return self.sla_minutes is not None or self.cost_target is not None or self.preference is not None

@@ -249,3 +249,24 @@ def test_log_delivery_timeout_names_the_wait_and_the_way_out(cli, ws, store_url)
     assert "not completely delivered within 0 s" in res.stderr and "--allow-incomplete-cluster-report" in res.stderr
     store = SyncStore(store_url)
     assert store.list_runs(store.get_project("impatient").id) == [], "nothing is recorded when the wait gives up"
+
+
+def test_upload_init_script_to_the_workspace_and_dbfs(cli, ws):
+    from sync_provider.collector import collector_script
+
+    out = json_of(cli("aws-databricks", "upload-init-script", "--json"))
+    assert out == {"location": "workspace:/Shared/sync/collector_init.sh"}
+    status = ws.api("GET", "/api/2.0/workspace/get-status", {"path": "/Shared/sync/collector_init.sh"})
+    assert status["object_type"] == "FILE"
+    access = {c["name"]: c for c in json_of(cli("aws-databricks", "access-report", "--json"))["checks"]}
+    assert "collector init script present" in access["workspace/get-status"]["detail"]
+
+    res = cli("aws-databricks", "upload-init-script", "--path", "dbfs:/sync/collector_init.sh")
+    assert "uploaded to dbfs:/sync/collector_init.sh" in res.stdout
+    import base64
+
+    read = ws.api("GET", "/api/2.0/dbfs/read", {"path": "/sync/collector_init.sh"})
+    assert base64.b64decode(read["data"]) == collector_script()
+
+    res = cli("aws-databricks", "upload-init-script", "--path", "/Volumes/main/sync/collector_init.sh", code=1)
+    assert "cannot upload the collector to /Volumes/" in res.stderr

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -30,12 +31,13 @@ AIRFLOW = str(Path(sys.executable).parent / "airflow")
 
 
 class FakeWorkspace(ThreadingHTTPServer):
-    """runs/submit returns a run id; runs/get says the run finished successfully."""
+    """runs/submit returns a run id; runs/get says the run finished successfully; workspace files are kept."""
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.submitted: list[dict] = []
         self.auth: list[str | None] = []
+        self.files: dict[str, str] = {}  # workspace path -> base64 content (workspace/import)
 
     @property
     def url(self) -> str:
@@ -51,6 +53,11 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/api/2.2/jobs/runs/submit"):
             self.server.submitted.append(body)
             return self._json({"run_id": 1000 + len(self.server.submitted)})
+        if self.path.startswith("/api/2.0/workspace/mkdirs"):
+            return self._json({})
+        if self.path.startswith("/api/2.0/workspace/import"):
+            self.server.files[body["path"]] = body["content"]
+            return self._json({})
         self._json({"error_code": "ENDPOINT_NOT_FOUND", "message": self.path}, 404)
 
     def do_GET(self) -> None:  # noqa: N802
@@ -64,6 +71,11 @@ class _Handler(BaseHTTPRequestHandler):
                     "state": {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS", "state_message": ""},
                 }
             )
+        if self.path.startswith("/api/2.0/workspace/get-status"):
+            path = unquote(self.path.split("path=")[1].split("&")[0])
+            if path in self.server.files:
+                return self._json({"path": path, "object_type": "FILE"})
+            return self._json({"error_code": "RESOURCE_DOES_NOT_EXIST", "message": f"{path} does not exist"}, 404)
         self._json({"error_code": "ENDPOINT_NOT_FOUND", "message": self.path}, 404)
 
     def _json(self, data: dict, code: int = 200) -> None:
@@ -154,6 +166,9 @@ def test_example_dag_runs_green_and_uses_the_active_config(airflow_home, workspa
     assert cluster["custom_tags"]["sync:airflow-dag-id"] == "sync_submit_basic"
     assert cluster["spark_env_vars"]["WAREHOUSE_PASSWORD"] == "{{secrets/etl/warehouse-password}}"
     assert cluster["cluster_log_conf"]["s3"]["destination"] == "s3://sync-logs/databricks"
+    # The collector was missing from the workspace: uploaded before the cluster was told to run it.
+    assert list(workspace.files) == ["/Shared/sync/collector_init.sh"]
+    assert cluster["init_scripts"] == [{"workspace": {"destination": "/Shared/sync/collector_init.sh"}}]
     assert cluster["autoscale"] == {"min_workers": "2", "max_workers": "8"}
     assert payload["spark_python_task"]["parameters"] == ["--date", "2026-11-01"]
     assert workspace.auth[0] == "Bearer dapi0123456789abcdef0123456789abcdef"

@@ -72,6 +72,7 @@ def workspace():
             return 200, {}, json.dumps({"run_id": 4242})
 
         rsps.add_callback(responses.POST, f"{HOST}/api/2.2/jobs/runs/submit", callback=submit)
+        rsps.get(f"{HOST}/api/2.0/workspace/get-status", json={"object_type": "FILE"})  # the collector is there
         rsps.get(
             f"{HOST}/api/2.2/jobs/runs/get",
             json={
@@ -234,6 +235,7 @@ def test_bad_goals_refused_at_parse_time() -> None:
 
 def test_deferrable_defers_with_injected_payload(conns, store_url) -> None:
     with responses.RequestsMock() as rsps:
+        rsps.get(f"{HOST}/api/2.0/workspace/get-status", json={"object_type": "FILE"})
         rsps.post(f"{HOST}/api/2.2/jobs/runs/submit", json={"run_id": 77})
         rsps.get(
             f"{HOST}/api/2.2/jobs/runs/get",
@@ -247,7 +249,7 @@ def test_deferrable_defers_with_injected_payload(conns, store_url) -> None:
         ctx = _ctx()
         with pytest.raises(TaskDeferred) as deferred:
             _op(deferrable=True, polling_period_seconds=5).execute(ctx)
-        body = json.loads(rsps.calls[0].request.body)
+        body = json.loads(rsps.calls[1].request.body)
     trigger = deferred.value.trigger
     assert isinstance(trigger, DatabricksExecutionTrigger)
     assert trigger.run_id == 77 and trigger.polling_period_seconds == 5
@@ -255,3 +257,56 @@ def test_deferrable_defers_with_injected_payload(conns, store_url) -> None:
     project = SyncStore(store_url).get_project("nightly-etl")
     assert body["new_cluster"]["custom_tags"]["sync:project-id"] == project.id
     assert ctx["ti"].xcom["sync_project_id"] == project.id and ctx["ti"].xcom["run_id"] == 77
+
+
+def test_a_missing_collector_is_uploaded_before_a_cluster_is_told_to_run_it(conns, store_url) -> None:
+    submitted: list[dict] = []
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.get(f"{HOST}/api/2.0/workspace/get-status", status=404, json={"error_code": "RESOURCE_DOES_NOT_EXIST"})
+        rsps.post(f"{HOST}/api/2.0/workspace/mkdirs", json={})
+        imported = rsps.post(f"{HOST}/api/2.0/workspace/import", json={})
+        rsps.add_callback(
+            responses.POST,
+            f"{HOST}/api/2.2/jobs/runs/submit",
+            callback=lambda r: (submitted.append(json.loads(r.body)) or 200, {}, json.dumps({"run_id": 1})),
+        )
+        rsps.get(
+            f"{HOST}/api/2.2/jobs/runs/get",
+            json={
+                "run_id": 1,
+                "run_page_url": f"{HOST}/run/1",
+                "state": {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS"},
+            },
+        )
+        _op().execute(_ctx())
+    body = json.loads(imported.calls[0].request.body)
+    assert body["path"] == "/Shared/sync/collector_init.sh" and body["overwrite"] is True
+    assert submitted[0]["new_cluster"]["init_scripts"] == [
+        {"workspace": {"destination": "/Shared/sync/collector_init.sh"}}
+    ]
+
+
+def test_a_collector_that_cannot_be_uploaded_is_left_out_with_a_warning(conns, store_url, capsys) -> None:
+    submitted: list[dict] = []
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(f"{HOST}/api/2.0/workspace/get-status", status=404, json={"error_code": "RESOURCE_DOES_NOT_EXIST"})
+        rsps.post(f"{HOST}/api/2.0/workspace/mkdirs", status=403, json={"error_code": "PERMISSION_DENIED"})
+        rsps.add_callback(
+            responses.POST,
+            f"{HOST}/api/2.2/jobs/runs/submit",
+            callback=lambda r: (submitted.append(json.loads(r.body)) or 200, {}, json.dumps({"run_id": 1})),
+        )
+        rsps.get(
+            f"{HOST}/api/2.2/jobs/runs/get",
+            json={
+                "run_id": 1,
+                "run_page_url": f"{HOST}/run/1",
+                "state": {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS"},
+            },
+        )
+        _op().execute(_ctx())
+        assert "init_scripts" not in submitted[0]["new_cluster"]  # the cluster still starts
+        logged = capsys.readouterr()
+        assert "upload-init-script" in logged.out + logged.err  # the task log says how to fix it
+        with pytest.raises(SyncUnavailableError, match="collector init script"):
+            _op(strict=True).execute(_ctx())
