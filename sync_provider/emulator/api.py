@@ -14,6 +14,7 @@ import logging
 import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -222,6 +223,23 @@ async def _args(request: Request) -> dict:
     args = await _body(request)
     args.update(_params(request))
     return args
+
+
+def _mkdirs(target: Path, exists_as_file: str) -> dict:
+    if target.is_file():
+        raise ApiError(400, "RESOURCE_ALREADY_EXISTS", exists_as_file)
+    target.mkdir(parents=True, exist_ok=True)
+    return {}
+
+
+def _delete(target: Path, recursive: bool, not_empty: ApiError) -> dict:
+    if target.is_dir():
+        if any(target.iterdir()) and not recursive:
+            raise not_empty
+        shutil.rmtree(target)
+    elif target.exists():
+        target.unlink()
+    return {}
 
 
 def _require(args: dict, field: str) -> Any:
@@ -534,11 +552,9 @@ def create_app(emulator: Emulator) -> FastAPI:
     @route("POST", "workspace/mkdirs")
     async def workspace_mkdirs(request: Request):
         body = await _body(request)
-        target = ws.workspace_file(str(_require(body, "path")))
-        if target.is_file():
-            raise ApiError(400, "RESOURCE_ALREADY_EXISTS", f"Path ({body['path']}) already exists as a file.")
-        target.mkdir(parents=True, exist_ok=True)
-        return {}
+        return _mkdirs(
+            ws.workspace_file(str(_require(body, "path"))), f"Path ({body['path']}) already exists as a file."
+        )
 
     @route("GET", "workspace/list")
     async def workspace_list(request: Request):
@@ -560,13 +576,8 @@ def create_app(emulator: Emulator) -> FastAPI:
         target = ws.workspace_file(path)
         if not target.exists():
             raise not_found(f"Path ({path}) doesn't exist.")
-        if target.is_dir():
-            if any(target.iterdir()) and not body.get("recursive"):
-                raise ApiError(400, "DIRECTORY_NOT_EMPTY", f"Folder ({path}) is not empty; pass recursive=true")
-            shutil.rmtree(target)
-        else:
-            target.unlink()
-        return {}
+        not_empty = ApiError(400, "DIRECTORY_NOT_EMPTY", f"Folder ({path}) is not empty; pass recursive=true")
+        return _delete(target, bool(body.get("recursive")), not_empty)
 
     @route("GET", "workspace/export")
     async def workspace_export(request: Request):
@@ -630,23 +641,14 @@ def create_app(emulator: Emulator) -> FastAPI:
     @route("POST", "dbfs/mkdirs")
     async def dbfs_mkdirs(request: Request):
         body = await _body(request)
-        target = ws.dbfs_file(str(_require(body, "path")))
-        if target.is_file():
-            raise ApiError(400, "RESOURCE_ALREADY_EXISTS", f"A file already exists at {body['path']}.")
-        target.mkdir(parents=True, exist_ok=True)
-        return {}
+        return _mkdirs(ws.dbfs_file(str(_require(body, "path"))), f"A file already exists at {body['path']}.")
 
     @route("POST", "dbfs/delete")
     async def dbfs_delete(request: Request):
         body = await _body(request)
         target = ws.dbfs_file(str(_require(body, "path")))
-        if target.is_dir():
-            if any(target.iterdir()) and not body.get("recursive"):
-                raise ApiError(400, "IO_ERROR", f"{body['path']} is a non-empty directory; pass recursive=true")
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
-        return {}  # deleting a missing path succeeds, as on Databricks
+        not_empty = ApiError(400, "IO_ERROR", f"{body['path']} is a non-empty directory; pass recursive=true")
+        return _delete(target, bool(body.get("recursive")), not_empty)  # a missing path succeeds, as on Databricks
 
     @route("POST", "dbfs/put")
     async def dbfs_put(request: Request):

@@ -61,28 +61,36 @@ def conns(monkeypatch, store_url, tmp_path):
     return set_sync
 
 
+def _jobs_api(rsps: responses.RequestsMock) -> list[dict]:
+    """runs/submit and runs/get on a mocked workspace; returns the list every submitted payload goes to."""
+    submitted: list[dict] = []
+
+    def submit(request):
+        submitted.append(json.loads(request.body))
+        return 200, {}, json.dumps({"run_id": 4242})
+
+    rsps.add_callback(responses.POST, f"{HOST}/api/2.2/jobs/runs/submit", callback=submit)
+    rsps.get(
+        f"{HOST}/api/2.2/jobs/runs/get",
+        json={
+            "run_id": 4242,
+            "job_id": 7,
+            "run_page_url": f"{HOST}/#job/7/run/4242",
+            "state": {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS", "state_message": ""},
+        },
+    )
+    return submitted
+
+
 @pytest.fixture
 def workspace():
-    """A workspace answering runs/submit and runs/get; remembers every submitted payload."""
-    submitted: list[dict] = []
+    """A workspace answering runs/submit and runs/get, with the collector uploaded; remembers every payload."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(f"{HOST}/api/2.0/workspace/get-status", json={"object_type": "FILE"})
+        yield _jobs_api(rsps)
 
-        def submit(request):
-            submitted.append(json.loads(request.body))
-            return 200, {}, json.dumps({"run_id": 4242})
 
-        rsps.add_callback(responses.POST, f"{HOST}/api/2.2/jobs/runs/submit", callback=submit)
-        rsps.get(f"{HOST}/api/2.0/workspace/get-status", json={"object_type": "FILE"})  # the collector is there
-        rsps.get(
-            f"{HOST}/api/2.2/jobs/runs/get",
-            json={
-                "run_id": 4242,
-                "job_id": 7,
-                "run_page_url": f"{HOST}/#job/7/run/4242",
-                "state": {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS", "state_message": ""},
-            },
-        )
-        yield submitted
+MISSING = {"error_code": "RESOURCE_DOES_NOT_EXIST"}
 
 
 def _op(**kwargs: Any) -> SyncDatabricksSubmitRunOperator:
@@ -260,24 +268,11 @@ def test_deferrable_defers_with_injected_payload(conns, store_url) -> None:
 
 
 def test_a_missing_collector_is_uploaded_before_a_cluster_is_told_to_run_it(conns, store_url) -> None:
-    submitted: list[dict] = []
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
-        rsps.get(f"{HOST}/api/2.0/workspace/get-status", status=404, json={"error_code": "RESOURCE_DOES_NOT_EXIST"})
+        rsps.get(f"{HOST}/api/2.0/workspace/get-status", status=404, json=MISSING)
         rsps.post(f"{HOST}/api/2.0/workspace/mkdirs", json={})
         imported = rsps.post(f"{HOST}/api/2.0/workspace/import", json={})
-        rsps.add_callback(
-            responses.POST,
-            f"{HOST}/api/2.2/jobs/runs/submit",
-            callback=lambda r: (submitted.append(json.loads(r.body)) or 200, {}, json.dumps({"run_id": 1})),
-        )
-        rsps.get(
-            f"{HOST}/api/2.2/jobs/runs/get",
-            json={
-                "run_id": 1,
-                "run_page_url": f"{HOST}/run/1",
-                "state": {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS"},
-            },
-        )
+        submitted = _jobs_api(rsps)
         _op().execute(_ctx())
     body = json.loads(imported.calls[0].request.body)
     assert body["path"] == "/Shared/sync/collector_init.sh" and body["overwrite"] is True
@@ -287,23 +282,10 @@ def test_a_missing_collector_is_uploaded_before_a_cluster_is_told_to_run_it(conn
 
 
 def test_a_collector_that_cannot_be_uploaded_is_left_out_with_a_warning(conns, store_url, capsys) -> None:
-    submitted: list[dict] = []
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        rsps.get(f"{HOST}/api/2.0/workspace/get-status", status=404, json={"error_code": "RESOURCE_DOES_NOT_EXIST"})
+        rsps.get(f"{HOST}/api/2.0/workspace/get-status", status=404, json=MISSING)
         rsps.post(f"{HOST}/api/2.0/workspace/mkdirs", status=403, json={"error_code": "PERMISSION_DENIED"})
-        rsps.add_callback(
-            responses.POST,
-            f"{HOST}/api/2.2/jobs/runs/submit",
-            callback=lambda r: (submitted.append(json.loads(r.body)) or 200, {}, json.dumps({"run_id": 1})),
-        )
-        rsps.get(
-            f"{HOST}/api/2.2/jobs/runs/get",
-            json={
-                "run_id": 1,
-                "run_page_url": f"{HOST}/run/1",
-                "state": {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS"},
-            },
-        )
+        submitted = _jobs_api(rsps)
         _op().execute(_ctx())
         assert "init_scripts" not in submitted[0]["new_cluster"]  # the cluster still starts
         logged = capsys.readouterr()
