@@ -84,6 +84,8 @@ _ACCUM = b'"Accumulables":['
 _TASK_METRICS = b'"Task Metrics":'
 _PUSH_SHUFFLE = b'"Push Based Shuffle":{'
 _AFTER_ACCUM = (b']},"Task End Reason":', b"]}}")
+_PEAK_METRIC = b'"Peak Execution Memory":'
+_PEAK_ACCUM = b'"Name":"internal.metrics.peakExecutionMemory","Update":'
 _PATHLIKE = re.compile(r"[\w./\\-]*[/\\]([\w.-]+)")
 _TMPNAME = re.compile(r"tmp[\w-]{4,}")
 _WSCG = re.compile(r"\s*\(\d+\)$")
@@ -129,6 +131,28 @@ _NESTED_METRICS = (
                               (A_FETCH_WAIT, "Fetch Wait Time"))),
     ("Shuffle Write Metrics", ((A_SW, "Shuffle Bytes Written"), (A_SW_TIME, "Shuffle Write Time"))),
 )  # fmt: skip
+
+
+def _with_peak(line: bytes, accum_start: int, metrics_start: int) -> bytes:
+    """The line from its "Task Metrics" on, given Spark 2.x's peak execution memory when it lacks one.
+
+    Spark 3+ writes "Peak Execution Memory" in Task Metrics; Spark 2.x writes it only as the
+    internal.metrics.peakExecutionMemory accumulator update in Task Info, which the cut drops.
+    """
+    tail = line[metrics_start:]
+    if tail.find(_PEAK_METRIC, 0, 400) >= 0:
+        return tail
+    at = line.find(_PEAK_ACCUM, accum_start, metrics_start)
+    if at < 0:
+        return tail
+    digits = at + len(_PEAK_ACCUM)
+    end = digits
+    while end < metrics_start and 48 <= line[end] <= 57:  # ASCII digits
+        end += 1
+    head = _TASK_METRICS + b"{"
+    if end == digits or not tail.startswith(head + b'"'):
+        return tail
+    return head + _PEAK_METRIC + line[digits:end] + b"," + tail[len(head) :]
 
 
 def _column(dicts: list[dict], key: str, default: Any) -> list:
@@ -331,7 +355,8 @@ class ProfileBuilder:
 
         Spark writes Task Info's "Accumulables" (the metrics again, as strings) last in Task Info, followed by
         "Task Executor Metrics" (Spark 3+) and "Task Metrics": everything from the accumulables up to "Task
-        Metrics" is dropped. A cut that does not decode falls back to the whole line in `_flush_tasks`.
+        Metrics" is dropped. A cut that does not decode falls back to the whole line in `_flush_tasks`. Spark 2.x
+        reports a task's peak execution memory only among those accumulables: it is carried over (`_with_peak`).
         """
         start = line.find(_ACCUM, 100)  # Task Info comes after ~150 bytes of stage ids, type and end reason
         if start < 0:
@@ -343,7 +368,7 @@ class ProfileBuilder:
                 end = line.find(b"}", push)
                 if end > 0:
                     return line[: start + len(_ACCUM)] + b"]}," + line[stop:push] + b'"_":0' + line[end + 1 :]
-            return line[: start + len(_ACCUM)] + b"]}," + line[stop:]
+            return line[: start + len(_ACCUM)] + b"]}," + _with_peak(line, start, stop)
         for marker in _AFTER_ACCUM:
             stop = line.find(marker, start)
             if stop > 0:
@@ -771,8 +796,8 @@ class ProfileBuilder:
         workers = tags.get("clusterTargetWorkers") or tags.get("clusterWorkers")
         if workers and workers.isdigit():
             facts.num_workers = int(workers)
-        elif props.get("spark.executor.instances", "").isdigit():
-            facts.num_workers = int(props["spark.executor.instances"])
+        elif props.get("spark.executor.instances", "").isdigit() and not _dynamic_allocation(props):
+            facts.num_workers = int(props["spark.executor.instances"])  # else: the most executors seen (finish)
         if props.get("spark.executor.cores", "").isdigit():
             facts.executor_cores = int(props["spark.executor.cores"])
         mem = _memory_mb(props.get("spark.executor.memory"))
@@ -785,6 +810,11 @@ class ProfileBuilder:
             facts.photon = True
         elif props.get("spark.databricks.photon.enabled") is not None:
             facts.photon = props["spark.databricks.photon.enabled"].lower() == "true"
+
+
+def _dynamic_allocation(props: dict) -> bool:
+    """With dynamic allocation, spark.executor.instances is only the initial request, not the worker count."""
+    return str(props.get("spark.dynamicAllocation.enabled", "")).strip().lower() == "true"
 
 
 _MEM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)b?\s*$", re.IGNORECASE)
