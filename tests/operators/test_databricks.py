@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import responses
+import structlog.testing
 from airflow.providers.databricks.triggers.databricks import DatabricksExecutionTrigger
 from airflow.sdk.exceptions import TaskDeferred
 
@@ -281,14 +282,16 @@ def test_a_missing_collector_is_uploaded_before_a_cluster_is_told_to_run_it(conn
     ]
 
 
-def test_a_collector_that_cannot_be_uploaded_is_left_out_with_a_warning(conns, store_url, capsys) -> None:
+def test_a_collector_that_cannot_be_uploaded_is_left_out_with_a_warning(conns, store_url) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         rsps.get(f"{HOST}/api/2.0/workspace/get-status", status=404, json=MISSING)
         rsps.post(f"{HOST}/api/2.0/workspace/mkdirs", status=403, json={"error_code": "PERMISSION_DENIED"})
         submitted = _jobs_api(rsps)
-        _op().execute(_ctx())
+        # Task loggers are structlog's; capture_logs sees them whatever another test configured.
+        with structlog.testing.capture_logs() as logged:
+            _op().execute(_ctx())
         assert "init_scripts" not in submitted[0]["new_cluster"]  # the cluster still starts
-        logged = capsys.readouterr()
-        assert "upload-init-script" in logged.out + logged.err  # the task log says how to fix it
+        warnings = [e for e in logged if e["log_level"] == "warning"]
+        assert any("upload-init-script" in str(e) for e in warnings)  # the task log says how to fix it
         with pytest.raises(SyncUnavailableError, match="collector init script"):
             _op(strict=True).execute(_ctx())
