@@ -2,9 +2,11 @@
 
 Speed comes from not decoding what is not used: every line starts with `{"Event":"<type>"` (Spark's JsonProtocol
 writes the type first), so the type is read with a bytes search and only the events that feed the profile are
-decoded with orjson. TaskEnd lines, the bulk of any log, are decoded without their "Accumulables" array (the
-same metrics again, as strings) when it can be cut out safely. Memory is bounded by stages, not tasks: task
-times go to a fixed-size sketch per running stage attempt, busy time to a coarse timeline array.
+decoded with orjson. TaskEnd lines, the bulk of any log, are cut where they lie in the decompressed block (two
+memoryview slices, no copy) to drop Task Info's "Accumulables" (the same metrics again, as strings) and Task
+Executor Metrics, then decoded 512 at a time in one orjson call and summed one C-level pass per field. Memory is
+bounded by stages, not tasks: task times go to a fixed-size sketch per running stage attempt, busy time to a
+coarse timeline array.
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ IGNORED_EVENTS = frozenset(
     }
 )
 TASK_BATCH = 512  # TaskEnd lines decoded and folded together (bounded: a few MB)
+#: Buffered TaskEnd lines are views into the blocks they came from; when sparse TaskEnds between huge other
+#: events would keep more than this alive, the batch is decoded early.
+MAX_HELD_BYTES = 64 * 2**20
 BUSY_BIN_S = 0.1  # resolution of the "is any task running" timeline used for driver-only time
 MAX_BUSY_BINS = 4_000_000  # ~111 hours at 0.1 s; later tasks are clamped to the last bin
 MAX_WARNINGS = 50
@@ -85,6 +90,7 @@ _TASK_METRICS = b'"Task Metrics":'
 _PUSH_SHUFFLE = b'"Push Based Shuffle":{'
 _AFTER_ACCUM = (b']},"Task End Reason":', b"]}}")
 _PEAK_METRIC = b'"Peak Execution Memory":'
+_CUT = b'"Accumulables":[]},'  # closes Task Info where its accumulables are cut out
 _PEAK_ACCUM = b'"Name":"internal.metrics.peakExecutionMemory","Update":'
 _PATHLIKE = re.compile(r"[\w./\\-]*[/\\]([\w.-]+)")
 _TMPNAME = re.compile(r"tmp[\w-]{4,}")
@@ -170,6 +176,73 @@ def _sum(dicts: list[dict], key: str) -> int:
         return sum(d.get(key) or 0 for d in dicts)
 
 
+#: Where each value of `_task_columns`' metric sums goes (A_SR is remote + local shuffle read).
+_SUM_SLOTS = (A_RUN, A_CPU, A_DESER, A_GC, A_SER, A_MEM_SPILL, A_DISK_SPILL, A_INPUT, A_INPUT_RECORDS, A_OUTPUT,
+              A_SR_REMOTE, A_SR, A_FETCH_WAIT, A_SW, A_SW_TIME)  # fmt: skip
+_GET = {
+    name: itemgetter(name)
+    for name in (
+        "Task Info", "Task End Reason", "Reason", "Speculative", "Executor ID", "Launch Time", "Finish Time",
+        "Task Metrics", "Peak Execution Memory", "Bytes Read", "Records Read", "Bytes Written", "Remote Bytes Read",
+        "Local Bytes Read", "Fetch Wait Time", "Shuffle Bytes Written", "Shuffle Write Time",
+        *(name for _index, name in _FLAT_METRICS), *(group for group, _fields in _NESTED_METRICS),
+    )
+}  # fmt: skip
+_GET_FLAT = tuple(_GET[name] for _index, name in _FLAT_METRICS)
+TaskColumns = tuple[list, list, list, list, list, "list[int] | None", int]
+
+
+def _task_columns(evs: list[dict]) -> TaskColumns:
+    """What a batch of TaskEnd events contributes, one C-level pass per field; KeyError/TypeError if irregular.
+
+    Returns (end reasons, speculative flags, executor ids, launch times, finish times, metric sums in
+    `_SUM_SLOTS` order, max peak execution memory). Every task must carry every field: otherwise the caller
+    falls back to `_task_columns_tolerant`, which gives the same result with defaults for what is missing.
+    """
+    g = _GET
+    reasons = list(map(g["Reason"], map(g["Task End Reason"], evs)))
+    infos = list(map(g["Task Info"], evs))
+    speculative, executors = list(map(g["Speculative"], infos)), list(map(g["Executor ID"], infos))
+    launch, finish = list(map(g["Launch Time"], infos)), list(map(g["Finish Time"], infos))
+    metrics = list(map(g["Task Metrics"], evs))
+    sums = [sum(map(get, metrics)) for get in _GET_FLAT]
+    peak = max(map(g["Peak Execution Memory"], metrics))
+    inputs, reads = list(map(g["Input Metrics"], metrics)), list(map(g["Shuffle Read Metrics"], metrics))
+    writes = list(map(g["Shuffle Write Metrics"], metrics))
+    remote = sum(map(g["Remote Bytes Read"], reads))
+    sums += (
+        sum(map(g["Bytes Read"], inputs)),
+        sum(map(g["Records Read"], inputs)),
+        sum(map(g["Bytes Written"], map(g["Output Metrics"], metrics))),
+        remote,
+        remote + sum(map(g["Local Bytes Read"], reads)),
+        sum(map(g["Fetch Wait Time"], reads)),
+        sum(map(g["Shuffle Bytes Written"], writes)),
+        sum(map(g["Shuffle Write Time"], writes)),
+    )
+    return reasons, speculative, executors, launch, finish, sums, peak
+
+
+def _task_columns_tolerant(evs: list[dict]) -> TaskColumns:
+    """`_task_columns` for events with missing or null fields (old Spark, failed tasks without metrics)."""
+    infos = [e.get("Task Info") or {} for e in evs]
+    reasons = [(e.get("Task End Reason") or {}).get("Reason", "Success") for e in evs]
+    speculative = _column(infos, "Speculative", False)
+    executors = _column(infos, "Executor ID", None)
+    launch, finish = _column(infos, "Launch Time", 0), _column(infos, "Finish Time", 0)
+    metrics = [m for m in (e.get("Task Metrics") for e in evs) if m]
+    if not metrics:
+        return reasons, speculative, executors, launch, finish, None, 0
+    sums = {index: _sum(metrics, name) for index, name in _FLAT_METRICS}
+    for group, fields in _NESTED_METRICS:
+        subs = [m.get(group) or {} for m in metrics]
+        for index, name in fields:
+            sums[index] = _sum(subs, name)
+    sums[A_SR] += _sum([m.get("Shuffle Read Metrics") or {} for m in metrics], "Local Bytes Read")
+    peak = max(_column(metrics, "Peak Execution Memory", 0) or [0])
+    return reasons, speculative, executors, launch, finish, [sums[i] for i in _SUM_SLOTS], peak
+
+
 def normalize_stage_name(name: str) -> str:
     """A stage name as the code defines it: call site kept, run-specific paths and temp names dropped."""
     name = _PATHLIKE.sub(r"\1", name or "")
@@ -245,7 +318,9 @@ class ProfileBuilder:
         self._origin_ms: float | None = None
         self._last_ms: float = 0.0
         self._busy = np.zeros(0, dtype=np.int32)
-        self._task_buf: list[bytes] = []
+        self._task_parts: list[bytes | memoryview] = [b"["]  # the JSON array of buffered (cut) TaskEnd lines
+        self._task_lines: list[bytes | memoryview] = []  # the same lines whole, should the array not decode
+        self._held_bytes = 0  # size of the blocks the buffered lines are views into
         self._orphan_tasks = 0
         self._orphan_stages: set[tuple[int, int]] = set()
         self._seen_app_start = False
@@ -280,20 +355,69 @@ class ProfileBuilder:
         else:
             self._warnings_dropped += 1
 
-    def feed_many(self, lines: list[bytes]) -> None:
-        """Take a batch of lines: TaskEnd lines are buffered and TaskStart lines dropped without a call each."""
-        self.lines += len(lines)
-        for line in lines:
-            if line.startswith(_TASK_END_PREFIX):
-                self._task_buf.append(line)  # not cached in a local: a flush replaces the list
-                if len(self._task_buf) >= TASK_BATCH:
+    def feed_block(self, buf: bytes, start: int, end: int) -> None:
+        """Take the lines of `buf[start:end]` (complete lines separated by newlines), without copying them.
+
+        This is the hot loop of the parser: the block is walked with `bytes.find`, TaskStart lines are stepped
+        over, and of each TaskEnd line only two slices are kept (memoryviews, no copy): the line up to Task
+        Info's "Accumulables" and from its "Task Metrics" on (see `_cut_task_end`). They are joined and decoded
+        TASK_BATCH lines at a time. Every other line is handled at once, in order.
+        """
+        view = memoryview(buf)
+        find, rfind, startswith = buf.find, buf.rfind, buf.startswith
+        parts, lines = self._task_parts, self._task_lines
+        pos, count, held = start, 0, False
+        was_enabled = gc.isenabled()
+        gc.disable()  # a block makes thousands of acyclic objects: no use running the cyclic GC over them
+        try:
+            while pos <= end:
+                count += 1
+                nl = find(b"\n", pos, end)
+                if nl < 0:
+                    nl = end
+                if startswith(_TASK_END_PREFIX, pos):
+                    accum = find(_ACCUM, pos + 100, nl)  # Task Info comes after ~150 bytes of ids and reason
+                    # "Task Metrics" comes last: searched from the end, not across the accumulables
+                    metrics = rfind(_TASK_METRICS, accum, nl) if accum > 0 else -1
+                    if metrics > 0 and find(_PEAK_METRIC, metrics, nl) > 0:
+                        parts += (view[pos:accum], _CUT, view[metrics:nl], b",")
+                        lines.append(view[pos:nl])
+                        held = True
+                        if len(lines) >= TASK_BATCH:
+                            self._flush_tasks()
+                            parts, lines = self._task_parts, self._task_lines
+                    else:  # Spark 2.x (peak among the accumulables), no metrics, or not the usual shape
+                        self._buffer_task(buf[pos:nl])
+                        parts, lines = self._task_parts, self._task_lines
+                elif not startswith(_TASK_START_PREFIX, pos):
+                    self._feed(buf[pos:nl])
+                    parts, lines = self._task_parts, self._task_lines  # a StageCompleted flushes the buffer
+                pos = nl + 1
+            if held and self._task_lines:  # buffered views keep this block alive: bound what they can hold
+                self._held_bytes += len(buf)
+                if self._held_bytes > MAX_HELD_BYTES:
                     self._flush_tasks()
-            elif not line.startswith(_TASK_START_PREFIX):
-                self._feed(line)
+        finally:
+            self.lines += count
+            if was_enabled:
+                gc.enable()
+
+    def feed_many(self, lines: list[bytes]) -> None:
+        """Take a list of lines (without their newlines)."""
+        if lines:
+            block = b"\n".join(lines)
+            self.feed_block(block, 0, len(block))
 
     def feed(self, line: bytes) -> None:
         """Take one line of the log; decode it only if its event type feeds the profile."""
         self.feed_many([line])
+
+    def _buffer_task(self, line: bytes) -> None:
+        """Buffer one TaskEnd line that needs the careful per-line cut."""
+        self._task_parts += (self._cut_task_end(line), b",")
+        self._task_lines.append(line)
+        if len(self._task_lines) >= TASK_BATCH:
+            self._flush_tasks()
 
     def _feed(self, line: bytes) -> None:
         if line.startswith(_PREFIX):
@@ -308,9 +432,7 @@ class ProfileBuilder:
                 self.unknown_events[etype] = self.unknown_events.get(etype, 0) + 1
                 return
             if etype == EV_TASK_END:
-                self._task_buf.append(line)
-                if len(self._task_buf) >= TASK_BATCH:
-                    self._flush_tasks()
+                self._buffer_task(line)
                 return
             event = self._decode(line)
             if event is not None:
@@ -377,40 +499,43 @@ class ProfileBuilder:
 
     def _flush_tasks(self) -> None:
         """Decode the buffered TaskEnd lines in one orjson call and fold them stage by stage."""
-        lines, self._task_buf = self._task_buf, []
+        lines, parts = self._task_lines, self._task_parts
         if not lines:
             return
+        self._task_lines, self._task_parts, self._held_bytes = [], [b"["], 0
+        parts[-1] = b"]"  # the last separator closes the array
         # Thousands of fresh acyclic JSON containers would trigger the cyclic GC over and over for nothing.
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self._decode_and_fold(lines)
+            self._decode_and_fold(b"".join(parts), lines)
         finally:
             if was_enabled:
                 gc.enable()
 
-    def _decode_and_fold(self, lines: list[bytes]) -> None:
-        cuts = [self._cut_task_end(x) for x in lines]
+    def _decode_and_fold(self, batch: bytes, lines: list) -> None:
         try:
-            events = orjson.loads(b"[" + b",".join(cuts) + b"]")
+            events = orjson.loads(batch)
             self.decoded += len(events)
         except orjson.JSONDecodeError:  # some line is damaged or a cut went wrong: one by one, whole lines
             events = []
-            for cut, line in zip(cuts, lines, strict=True):
+            for line in map(bytes, lines):
                 try:
-                    events.append(orjson.loads(cut))
+                    events.append(orjson.loads(self._cut_task_end(line)))
                     self.decoded += 1
                 except orjson.JSONDecodeError:
                     event = self._decode(line)
                     if event is not None:
                         events.append(event)
         events = [ev for ev in events if isinstance(ev, dict)]
-        keys = list(zip(_column(events, "Stage ID", -1), _column(events, "Stage Attempt ID", 0), strict=True))
-        if len(set(keys)) == 1:  # the usual case: the whole batch belongs to one stage attempt
-            self._fold_tasks((int(keys[0][0]), int(keys[0][1] or 0)), events)
+        if not events:
+            return
+        stage_ids, attempts = _column(events, "Stage ID", -1), _column(events, "Stage Attempt ID", 0)
+        if stage_ids.count(stage_ids[0]) == len(events) and attempts.count(attempts[0]) == len(events):
+            self._fold_tasks((int(stage_ids[0]), int(attempts[0] or 0)), events)  # the usual case: one attempt
             return
         groups: dict[tuple[int, int], list[dict]] = {}
-        for key, ev in zip(keys, events, strict=True):
+        for key, ev in zip(zip(stage_ids, attempts, strict=True), events, strict=True):
             groups.setdefault((int(key[0]), int(key[1] or 0)), []).append(ev)
         for key, evs in groups.items():
             self._fold_tasks(key, evs)
@@ -617,18 +742,21 @@ class ProfileBuilder:
             self._orphan_tasks += len(evs)
             self._orphan_stages.add(key)
             stage = self._stage({"Stage ID": key[0], "Stage Attempt ID": key[1]})
+        try:
+            cols = _task_columns(evs)
+        except (KeyError, TypeError, ValueError):  # a field missing or null somewhere: the tolerant path
+            cols = _task_columns_tolerant(evs)
+        reasons, speculative, executors, launch_ms, finish_ms, sums, peak = cols
         acc = stage.acc
         self.profile.num_tasks += len(evs)
-        infos = [e.get("Task Info") or {} for e in evs]
-        reasons = [(e.get("Task End Reason") or {}).get("Reason", "Success") for e in evs]
         ok, killed = reasons.count("Success"), reasons.count("TaskKilled")  # Spark never marks a Success failed
         acc[A_COMPLETED] += ok
         acc[A_KILLED] += killed
         acc[A_FAILED] += len(evs) - ok - killed
-        acc[A_SPECULATIVE] += _column(infos, "Speculative", False).count(True)
-        self._driver_tasks += _column(infos, "Executor ID", None).count("driver")
-        launch = np.array(_column(infos, "Launch Time", 0), dtype=np.float64)
-        finish = np.array(_column(infos, "Finish Time", 0), dtype=np.float64)
+        acc[A_SPECULATIVE] += speculative.count(True)
+        self._driver_tasks += executors.count("driver")
+        launch = np.array(launch_ms, dtype=np.float64)
+        finish = np.array(finish_ms, dtype=np.float64)
         valid = (launch > 0) & (finish >= launch)
         if valid.any():
             launch, finish = launch[valid], finish[valid]
@@ -642,19 +770,12 @@ class ProfileBuilder:
             else:  # stragglers reported after their stage completed
                 stage.late_max = max(stage.late_max, float(durations.max()))
             self._mark_busy_many(launch, finish)
-        metrics = [m for m in (e.get("Task Metrics") for e in evs) if m]
-        if not metrics:
+        if sums is None:
             return
-        for index, name in _FLAT_METRICS:
-            acc[index] += _sum(metrics, name)
-        peak = max(_column(metrics, "Peak Execution Memory", 0) or [0])
+        for index, value in zip(_SUM_SLOTS, sums, strict=True):
+            acc[index] += value
         if peak > acc[A_PEAK]:
             acc[A_PEAK] = peak
-        for group, fields in _NESTED_METRICS:
-            subs = [m.get(group) or {} for m in metrics]
-            for index, name in fields:
-                acc[index] += _sum(subs, name)
-        acc[A_SR] += _sum([m.get("Shuffle Read Metrics") or {} for m in metrics], "Local Bytes Read")
 
     def _plan_operators(self, sql: _Sql, plan: Any) -> None:
         ops: dict[str, int] = {}

@@ -253,14 +253,21 @@ def decompressed_chunks(
         on_truncated(f"{name}: {codec} data is damaged ({exc}); parsed what was readable before it")
 
 
-def iter_line_batches(
+def iter_line_blocks(
     chunks: Iterator[bytes], *, max_line: int, on_long_line: Callable[[int], None]
-) -> Iterator[list[bytes]]:
-    """Split a chunk stream into lists of lines, never buffering more than `max_line` bytes of one line."""
+) -> Iterator[tuple[bytes, int, int]]:
+    """Split a chunk stream into blocks of complete lines, `(buf, start, end)`: the lines are `buf[start:end]`.
+
+    Nothing is copied in the usual case: a block is the decompressed chunk itself,
+    from after the line it shares with the previous chunk to its last newline (that shared line is yielded as
+    a block of its own). Lines longer than `max_line` are skipped (and reported) without being buffered whole.
+    """
     pending = b""
     skipping = False
     skipped = 0
     for chunk in chunks:
+        if type(chunk) is not bytes:  # blocks are kept as views: they must be immutable
+            chunk = bytes(chunk)
         start = 0
         if skipping:
             nl = chunk.find(b"\n")
@@ -276,26 +283,40 @@ def iter_line_batches(
             if len(pending) > max_line:
                 skipping, skipped, pending = True, len(pending), b""
             continue
-        lines = chunk[start:last_nl].split(b"\n")
-        if pending:
-            lines[0] = pending + lines[0]
-            pending = b""
-        if max(map(len, lines)) > max_line:
+        if pending:  # the line that began in an earlier chunk
+            first_nl = chunk.find(b"\n", start)
+            line = pending + chunk[start:first_nl]
+            pending, start = b"", first_nl + 1
+            if len(line) > max_line:
+                on_long_line(len(line))
+            else:
+                yield line, 0, len(line)
+            if start > last_nl:
+                pending = chunk[last_nl + 1 :]
+                if len(pending) > max_line:
+                    skipping, skipped, pending = True, len(pending), b""
+                continue
+        if last_nl - start > max_line:  # a line in here may be over-long: look at each
+            lines = chunk[start:last_nl].split(b"\n")
             for line in lines:
                 if len(line) > max_line:
                     on_long_line(len(line))
-            lines = [line for line in lines if len(line) <= max_line]
-        yield lines
+            kept = [line for line in lines if len(line) <= max_line]
+            if kept:
+                block = b"\n".join(kept)
+                yield block, 0, len(block)
+        else:
+            yield chunk, start, last_nl
         pending = chunk[last_nl + 1 :]
         if len(pending) > max_line:
             skipping, skipped, pending = True, len(pending), b""
     if skipping:
         on_long_line(skipped)
     elif pending:
-        yield [pending]
+        yield pending, 0, len(pending)
 
 
 def iter_lines(chunks: Iterator[bytes], *, max_line: int, on_long_line: Callable[[int], None]) -> Iterator[bytes]:
-    """Split a chunk stream into lines (see iter_line_batches)."""
-    for batch in iter_line_batches(chunks, max_line=max_line, on_long_line=on_long_line):
-        yield from batch
+    """Split a chunk stream into lines (see iter_line_blocks)."""
+    for buf, start, end in iter_line_blocks(chunks, max_line=max_line, on_long_line=on_long_line):
+        yield from buf[start:end].split(b"\n")
