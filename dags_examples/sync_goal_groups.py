@@ -51,6 +51,9 @@ JOBS: list[dict[str, Any]] = [
     },
 ]
 
+# The run's day; manual runs in Airflow 3 have no logical date (no `ds`), so fall back to when the run was due.
+RUN_DAY = "{{ ds if ds is defined else dag_run.run_after | ds }}"
+
 with DAG(
     dag_id="sync_goal_groups",
     schedule="@daily",
@@ -71,7 +74,7 @@ with DAG(
                 **job["goal"],
                 max_workers=32,
                 tags={GROUP_TAG[0]: GROUP_TAG[1], "goal": "sla" if "sla_minutes" in job["goal"] else "cost"},
-                run_name=f"{project} {{{{ ds }}}}",
+                run_name=f"{project} {RUN_DAY}",
                 new_cluster={
                     "spark_version": "14.3.x-scala2.12",
                     "node_type_id": job["node_type"],

@@ -39,6 +39,9 @@ POLL_SECONDS = float(os.environ.get("SYNC_EXAMPLE_POLL_SECONDS", "30"))
 SLA_MINUTES = float(os.environ.get("SYNC_RECIPE_SLA_MINUTES", "45"))
 MAX_WORKERS = int(os.environ.get("SYNC_RECIPE_MAX_WORKERS", "32"))
 
+# The run's day; manual runs in Airflow 3 have no logical date (no `ds`), so fall back to when the run was due.
+RUN_DAY = "{{ ds if ds is defined else dag_run.run_after | ds }}"
+
 with DAG(
     dag_id="sync_recipe",
     schedule="@daily",
@@ -62,14 +65,14 @@ with DAG(
         preference="economy",
         max_workers=MAX_WORKERS,
         tags={"example": "sync_recipe"},
-        run_name="sync-recipe {{ params.project }} {{ ds }}",
+        run_name="sync-recipe {{ params.project }} " + RUN_DAY,
         new_cluster={
             "spark_version": "14.3.x-scala2.12",
             "node_type_id": "{{ params.node_type }}",
             "num_workers": "{{ params.num_workers }}",
             "aws_attributes": {"availability": "ON_DEMAND", "zone_id": "auto"},
         },
-        notebook_task={"notebook_path": "{{ params.workload }}", "base_parameters": {"date": "{{ ds }}"}},
+        notebook_task={"notebook_path": "{{ params.workload }}", "base_parameters": {"date": RUN_DAY}},
         polling_period_seconds=max(1, int(POLL_SECONDS)),
     )
 

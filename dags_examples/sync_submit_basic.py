@@ -20,6 +20,9 @@ from sync_provider.operators.databricks import SyncDatabricksSubmitRunOperator
 
 PROJECT = os.environ.get("SYNC_EXAMPLE_PROJECT", "example-nightly-etl")
 
+# The run's day; manual runs in Airflow 3 have no logical date (no `ds`), so fall back to when the run was due.
+RUN_DAY = "{{ ds if ds is defined else dag_run.run_after | ds }}"
+
 with DAG(
     dag_id="sync_submit_basic",
     schedule="@daily",
@@ -45,6 +48,6 @@ with DAG(
             # Credentials only as Databricks secret references; Jinja would read {{...}} itself, hence the escape.
             "spark_env_vars": {"WAREHOUSE_PASSWORD": "{{ '{{secrets/etl/warehouse-password}}' }}"},
         },
-        spark_python_task={"python_file": "dbfs:/jobs/nightly_etl.py", "parameters": ["--date", "{{ ds }}"]},
+        spark_python_task={"python_file": "dbfs:/jobs/nightly_etl.py", "parameters": ["--date", RUN_DAY]},
         polling_period_seconds=float(os.environ.get("SYNC_EXAMPLE_POLL_SECONDS", "30")),  # type: ignore[arg-type]
     )

@@ -18,6 +18,30 @@ def _no_real_credentials(monkeypatch, tmp_path):
     monkeypatch.delenv("SYNC_STORE_URL", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _restore_process_state():
+    """The in-process CLI quiets structlog, the root logger and warnings for the whole process and registers its
+    Databricks connection in the environment (as a CLI process should); put them back so that a later test in the
+    same worker still sees the warnings and connections it sets up."""
+    import logging
+    import warnings
+
+    import structlog
+
+    saved = structlog.get_config()
+    root = logging.getLogger()
+    levels = {name: logging.getLogger(name).level for name in ("", "airflow", "alembic", "botocore")}
+    streams = {h: h.stream for h in root.handlers if isinstance(h, logging.StreamHandler)}
+    with warnings.catch_warnings():
+        yield
+    os.environ.pop("AIRFLOW_CONN_SYNC_CLI_DATABRICKS", None)
+    structlog.configure(**saved)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    for handler, stream in streams.items():
+        handler.setStream(stream)
+
+
 def postgres_url() -> str | None:
     """The PostgreSQL server that scripts/test.sh starts, if any (CI requires it)."""
     url = os.environ.get("SYNC_TEST_POSTGRES_URL") or None

@@ -96,7 +96,12 @@ class SyncPredictionSensor(BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         if self.deferrable:
-            return self._defer(context)
+            try:
+                return self._defer(context)
+            except AirflowFailException as exc:  # before deferring, the base class's soft_fail does not apply
+                if self.soft_fail or self.never_fail:
+                    raise AirflowSkipException(str(exc)) from exc
+                raise
         try:
             return super().execute(context)
         except (AirflowSkipException, AirflowSensorTimeout) as exc:

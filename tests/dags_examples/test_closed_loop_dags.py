@@ -1,158 +1,63 @@
 """The closed loop through real Airflow: `airflow dags test` subprocesses against the Databricks emulator.
 
 One AIRFLOW_HOME is migrated once per session and shared; each test has its own Sync store. The recipe DAG (a)
-runs a short loop on a job that starts oversized, whose data grows by half at run 2 and whose run 3 crashes;
-the checks are the ones the closed loop promises: the configuration changed, cost fell, the SLA held after the
-data growth, the failed run caused a revert. The run-now (b) and goal-group (c) examples run for real as well.
+runs a short loop on a job that starts oversized, whose data grows by half at run 2 and which crashes the first
+time from run 3 on that it tries a new configuration; the checks are the ones the closed loop promises: the
+configuration changed, cost fell, the SLA held after the data growth, the failed run caused a revert. The
+run-now (b) and goal-group (c) examples run for real as well.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import os
-import subprocess
-import sys
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-import yaml
 
-from sync_provider.store import SyncStore
+from tests.dags_examples.airflow_helpers import dags_test, growing_workload, store_of
 
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
-AIRFLOW = str(Path(sys.executable).parent / "airflow")
 SLA_MINUTES = 15
-GROWTH_RUN, CRASH_RUN, RUNS = 2, 3, 5
-
-
-def _base_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SYNC_"))}
-    env.update(
-        AIRFLOW_HOME=str(home),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags_examples"),
-        AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING",
-        PYTHONWARNINGS="ignore",
-    )
-    return env
-
-
-@pytest.fixture(scope="session")
-def airflow_home(tmp_path_factory) -> Path:
-    """One migrated Airflow metadata database for every DAG test of the session."""
-    home = tmp_path_factory.mktemp("airflow_home")
-    proc = subprocess.run([AIRFLOW, "db", "migrate"], env=_base_env(home), capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return home
-
-
-class Emulator:
-    """Test-side client of the emulator (workload upload, faults, ground truth): never used by the code under test."""
-
-    def __init__(self, server: Any):
-        self.server = server
-        self.http = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {server.token}"}, timeout=30)
-
-    def upload_workload(self, path: str, workload: dict) -> None:
-        content = base64.b64encode(yaml.safe_dump(workload).encode()).decode()
-        reply = self.http.post("/api/2.0/workspace/import", json={"path": path, "content": content, "overwrite": True})
-        reply.raise_for_status()
-
-    def crash_next_run(self) -> None:
-        self.http.post("/emulator/v1/faults", json={"kind": "crash_run", "count": 1}).raise_for_status()
-
-    def truth(self, run_id: str) -> dict:
-        return self.http.get(f"/emulator/v1/runs/{run_id}").json()
+GROWTH_RUN, CRASH_FROM, MAX_RUNS = 2, 3, 7
 
 
 @pytest.fixture
-def emu(emulator) -> Emulator:
-    return Emulator(emulator)
+def env(env):
+    return {**env, "SYNC_RECIPE_SLA_MINUTES": str(SLA_MINUTES)}
 
 
-@pytest.fixture
-def env(airflow_home, emulator, tmp_path) -> Iterator[dict[str, str]]:
-    """Environment of the `airflow dags test` subprocesses: connections to the emulator and a fresh store."""
-    host, port = emulator.url.removeprefix("http://").split(":")
-    e = _base_env(airflow_home)
-    e.update(
-        AIRFLOW_CONN_DATABRICKS_DEFAULT=json.dumps(
-            {"conn_type": "databricks", "host": host, "port": int(port), "schema": "http", "password": emulator.token}
-        ),
-        AIRFLOW_CONN_AWS_DEFAULT=json.dumps(
-            {"conn_type": "aws", "login": "testing", "password": "testing", "extra": {"region_name": "us-east-1"}}
-        ),
-        AIRFLOW_CONN_SYNC_DEFAULT=json.dumps(
-            {
-                "conn_type": "sync",
-                "extra": {
-                    "store_url": f"sqlite:///{tmp_path / 'sync.db'}",
-                    "log_destination": f"s3://sync-logs/{tmp_path.name}",
-                    "aws_endpoint_url": emulator.s3_endpoint_url,
-                },
-            }
-        ),
-        SYNC_EXAMPLE_POLL_SECONDS="0.5",
-        SYNC_RECIPE_SLA_MINUTES=str(SLA_MINUTES),
-    )
-    yield e
-
-
-def dags_test(env: dict[str, str], dag_id: str, logical_date: str, conf: dict | None = None) -> str:
-    cmd = [AIRFLOW, "dags", "test", dag_id, logical_date]
-    if conf:
-        cmd += ["-c", json.dumps(conf)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240, cwd=REPO)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-5000:]
-    return out
-
-
-def _store(env: dict[str, str]) -> SyncStore:
-    return SyncStore(json.loads(env["AIRFLOW_CONN_SYNC_DEFAULT"])["extra"]["store_url"])
-
-
-def _growing_workload(name: str) -> dict:
-    """The built-in join_etl job, steady, whose input grows by half from run GROWTH_RUN on."""
-    from sync_provider.emulator.workloads import load_workload
-
-    wl = load_workload("join_etl").model_dump(mode="json")
-    wl["name"] = name
-    wl["scenario"] = {
-        "growth_per_run": 0.0,
-        "step_growth": [{"at_run": GROWTH_RUN, "factor": 1.5}],
-        "spot_loss_probability": 0.0,
-        "noise_sigma": 0.02,
-    }
-    return wl
+def _runs_a_changed_config(store, project: str, sla: float) -> bool:
+    """Whether the next DAG run will try a configuration other than the last run's and the last good run's: a
+    crash then must send the job back to that last good configuration."""
+    p = store.get_project(project)
+    active, runs = store.active_config(p.id), store.list_runs(p.id)
+    good = [r for r in runs if r.observation.succeeded and r.observation.runtime_s <= sla]
+    return bool(active and good and active.config not in (good[-1].observation.config, runs[-1].observation.config))
 
 
 def test_recipe_dag_closes_the_loop(env, emu):
     tag = uuid.uuid4().hex[:8]
     project, workload = f"loop-{tag}", f"/Shared/sync/tests/loop_{tag}"
-    emu.upload_workload(workload + ".yaml", _growing_workload(f"loop_{tag}"))
+    emu.upload_workload(workload + ".yaml", growing_workload(f"loop_{tag}", GROWTH_RUN))
     conf = {"project": project, "workload": workload, "node_type": "m5.4xlarge", "num_workers": 16}
-    for i in range(RUNS):
-        if i == CRASH_RUN:
+    store, sla = store_of(env), SLA_MINUTES * 60
+    crash_run = None
+    for i in range(MAX_RUNS):
+        # The crash goes to the first run from CRASH_FROM on that tries a new configuration (when the loop holds
+        # still there is nothing to revert to); one more run then shows where the loop went after it.
+        if crash_run is None and i >= CRASH_FROM and _runs_a_changed_config(store, project, sla):
             emu.crash_next_run()
+            crash_run = i
         # Odd runs wait in the triggerer (deferrable sensor), even runs poke: both modes run for real.
         deferrable = "true" if i % 2 else "false"
         dags_test({**env, "SYNC_RECIPE_DEFERRABLE": deferrable}, "sync_recipe", f"2026-01-{i + 1:02d}", conf)
+        if crash_run is not None and i > crash_run:
+            break
 
-    store = _store(env)
     p = store.get_project(project)
     runs = store.list_runs(p.id)
-    assert len(runs) == RUNS, [r.external_run_id for r in runs]
     truth = [emu.truth(r.external_run_id) for r in runs]
     configs = [r.observation.config for r in runs]
-    sla = SLA_MINUTES * 60
     table = [(t["config"], t.get("runtime_s"), t.get("cost_usd"), t.get("succeeded")) for t in truth]
     for i, (r, t) in enumerate(zip(runs, truth, strict=True)):  # shown with -s, and in CI logs on failure
         print(
@@ -160,6 +65,8 @@ def test_recipe_dag_closes_the_loop(env, emu):
             f"runtime {t.get('runtime_s') or 0:7.0f} s  true cost ${t.get('cost_usd') or 0:6.2f}  "
             f"ok={t.get('succeeded')}"
         )
+    assert crash_run is not None, f"the loop never tried a new configuration after run {CRASH_FROM}: {table}"
+    assert len(runs) == crash_run + 2, [r.external_run_id for r in runs]
 
     # The configuration changed after the first run, and the true cost of the job fell.
     assert configs[1] != configs[0], table
@@ -168,18 +75,21 @@ def test_recipe_dag_closes_the_loop(env, emu):
     assert min(later) < 0.8 * first_cost, table
 
     # The SLA held after the data grew (the growth run itself may be re-planned from; the runs after it hold).
-    after = [(r, t) for r, t in zip(runs, truth, strict=True)][GROWTH_RUN + 1 :]
-    for run, t in after:
+    for run, t in list(zip(runs, truth, strict=True))[GROWTH_RUN + 1 :]:
         if t.get("succeeded"):
             assert run.observation.runtime_s <= sla and t["runtime_s"] <= sla, table
 
-    # The crashed run is recorded as failed and caused a revert, carried out before the next run.
-    assert runs[CRASH_RUN].observation.succeeded is False
+    # A failed configuration is never run again blindly, and the crash sent the job back to the last good one,
+    # a revert carried out before the next run.
+    for i, t in enumerate(truth[:-1]):
+        if not t.get("succeeded"):
+            assert runs[i].observation.succeeded is False and configs[i + 1] != configs[i], table
+    last_good = [r for r in runs[:crash_run] if r.observation.succeeded and r.observation.runtime_s <= sla][-1]
     history = store.config_history(p.id)
-    reverts = [c for c in history if c.reverted_from is not None or "rollback" in c.reason]
+    reverts = [c for c in history if c.reverted_from is not None]
     assert reverts, [(c.version, c.status, c.reason) for c in history]
-    assert reverts[-1].created_at >= runs[CRASH_RUN].recorded_at
-    assert configs[CRASH_RUN + 1] == reverts[-1].config
+    assert reverts[-1].created_at >= runs[crash_run].recorded_at
+    assert configs[crash_run + 1] == reverts[-1].config == last_good.observation.config, table
     assert {c.actor for c in history} == {"airflow:sync_recipe.apply_recommendation"}
     assert all(c.reason for c in history)
 
@@ -189,7 +99,7 @@ def test_run_now_dag_updates_the_databricks_job_in_place(env, emu):
     env = {**env, "SYNC_RUN_NOW_PROJECT": f"run-now-{tag}", "SYNC_RUN_NOW_JOB_NAME": f"run-now-{tag}"}
     for day in (1, 2):
         dags_test(env, "sync_run_now", f"2026-02-{day:02d}")
-    store = _store(env)
+    store = store_of(env)
     p = store.get_project(f"run-now-{tag}")
     runs = store.list_runs(p.id)
     assert len(runs) == 2 and p.job_id
@@ -207,7 +117,7 @@ def test_goal_groups_dag_optimises_each_job_for_its_own_goal(env):
     prefix = f"g{uuid.uuid4().hex[:6]}-"
     env = {**env, "SYNC_GROUPS_PREFIX": prefix, "SYNC_GROUPS_TAG": prefix}
     out = dags_test(env, "sync_goal_groups", "2026-03-01")
-    store = _store(env)
+    store = store_of(env)
     group = store.list_projects(tag=("group", prefix))
     assert sorted(p.name for p in group) == [f"{prefix}feature-build", f"{prefix}orders-etl"], out[-2000:]
     by_name = {p.name.removeprefix(prefix): p for p in group}

@@ -154,8 +154,11 @@ def test_no_log_destination_anywhere_only_waits_for_termination(sync_conn, run_s
 def test_missing_run_id_is_one_clear_message_and_soft_fails(s3, run_state):
     with pytest.raises(AirflowFailException, match="no Databricks run_id in the XCom of task 'submit'"):
         _sensor().poke(_ctx(run_id=None))
-    with pytest.raises(AirflowSkipException):
-        _sensor().execute(_ctx(run_id=None))
+    for deferrable in (False, True):
+        with pytest.raises(AirflowSkipException, match="no Databricks run_id|soft_fail"):
+            _sensor(deferrable=deferrable).execute(_ctx(run_id=None))
+    with pytest.raises(AirflowFailException, match="no Databricks run_id"):
+        _sensor(deferrable=True, soft_fail=False).execute(_ctx(run_id=None))
 
 
 def test_unreadable_log_destination_names_the_connection(s3, run_state, sync_conn):  # noqa: F811

@@ -1,0 +1,156 @@
+"""The recipe DAG on a real Airflow deployment: scheduler, LocalExecutor workers, API server, DAG processor and
+triggerer as separate processes, the way a user runs Airflow.
+
+`airflow dags test` runs tasks in its own process, where a task may reach Airflow's metadata database; a real
+worker may not (it talks to the API server's execution API only). This test triggers two DAG runs and checks,
+in the Sync store, that every task did its work there: both Databricks runs were recorded with a profile, a
+prediction was made and applied, and the second run used the configuration the first one applied.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sync_provider.emulator.server import free_port
+from tests.dags_examples.airflow_helpers import AIRFLOW, REPO, base_env, migrate, store_of, with_connections
+
+pytestmark = pytest.mark.integration
+
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+DAG_ID = "sync_recipe"
+TASKS = ("submit_run", "wait_for_eventlog", "sync_prediction", "apply_recommendation")
+
+
+def _airflow(env: dict[str, str], *args: str, timeout: float = 120) -> str:
+    proc = subprocess.run([AIRFLOW, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    assert proc.returncode == 0, f"airflow {' '.join(args)}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+    return proc.stdout
+
+
+def _logs(home: Path) -> str:
+    """The components' and tasks' logs, for the assertion message when something did not finish."""
+    parts = []
+    for path in sorted(home.rglob("*.log")):
+        text = path.read_text(errors="replace")
+        parts.append(f"--- {path.relative_to(home)}\n{text[-2500:]}")
+    return "\n".join(parts)[-12000:]
+
+
+@pytest.fixture
+def deployment(emulator, tmp_path) -> Iterator[dict[str, str]]:
+    """A running Airflow (its own home and SQLite database) with the connections to the emulator and a store."""
+    home = tmp_path / "airflow"
+    home.mkdir()
+    port = free_port("127.0.0.1")
+    env = with_connections(base_env(home), emulator, tmp_path)
+    env.update(
+        AIRFLOW__CORE__EXECUTOR="LocalExecutor",
+        AIRFLOW__CORE__PARALLELISM="2",
+        AIRFLOW__API__PORT=str(port),
+        AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{port}",
+        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://127.0.0.1:{port}/execution/",
+        AIRFLOW__API_AUTH__JWT_SECRET=secrets.token_hex(16),
+        AIRFLOW__API__WORKERS="1",
+        AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="1",
+        AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="5",
+        AIRFLOW__LOGGING__LOGGING_LEVEL="INFO",
+        SYNC_EXAMPLE_POLL_SECONDS="1",
+        SYNC_RECIPE_DEFERRABLE="true",  # the sensor waits in the triggerer, as it would in production
+        SYNC_RECIPE_SLA_MINUTES="15",
+    )
+    migrate(env)
+    procs = []
+    for name in COMPONENTS:
+        log = open(home / f"{name}.log", "w")  # noqa: SIM115 - closed with the process below
+        proc = subprocess.Popen([AIRFLOW, name], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        procs.append((proc, log))
+    try:
+        _wait_until(lambda: _api_up(port), 120, "the API server did not answer", home)
+        yield env
+    finally:
+        for proc, _ in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc, log in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+            log.close()
+
+
+def _api_up(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _wait_until(check, timeout: float, what: str, home: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(1)
+    pytest.fail(f"{what} within {timeout:.0f} s\n{_logs(home)}")
+
+
+def _json(out: str) -> list[dict]:
+    """The JSON table of an `airflow ... -o json` command; Airflow may print warnings on stdout before it."""
+    return json.loads(next((line for line in out.splitlines() if line.startswith("[")), "[]"))
+
+
+def _runs(env: dict[str, str], run_ids: list[str]) -> list[dict]:
+    """Our triggered runs (unpausing the DAG also schedules one of its own, which is not part of the test)."""
+    runs = {r["run_id"]: r for r in _json(_airflow(env, "dags", "list-runs", DAG_ID, "-o", "json"))}
+    return [runs[i] for i in run_ids if i in runs]
+
+
+def test_recipe_dag_runs_on_real_workers(deployment):
+    env = deployment
+    home = Path(env["AIRFLOW_HOME"])
+    project = f"worker-{uuid.uuid4().hex[:8]}"
+    conf = json.dumps({"project": project, "workload": "/Shared/sync/workloads/join_etl", "num_workers": 16})
+
+    _wait_until(lambda: DAG_ID in _airflow(env, "dags", "list", "-o", "plain"), 180, "the DAG was not parsed", home)
+    _airflow(env, "dags", "unpause", DAG_ID)
+    run_ids = [f"sync-test-{project}-{i}" for i in (1, 2)]
+    for run_id in run_ids:  # max_active_runs=1: the second run starts after the first applied its recommendation
+        _airflow(env, "dags", "trigger", DAG_ID, "-c", conf, "--run-id", run_id)
+
+    def finished() -> bool:
+        runs = _runs(env, run_ids)
+        return len(runs) == 2 and all(r["state"] in ("success", "failed") for r in runs)
+
+    _wait_until(finished, 480, "the two DAG runs did not finish", home)
+    runs = _runs(env, run_ids)
+    assert [r["state"] for r in runs] == ["success", "success"], _logs(home)
+    assert runs[0]["end_date"] <= runs[1]["start_date"]  # one after the other, in trigger order
+    for run in runs:
+        states = _json(_airflow(env, "tasks", "states-for-dag-run", DAG_ID, run["run_id"], "-o", "json"))
+        assert {s["task_id"]: s["state"] for s in states} == dict.fromkeys(TASKS, "success"), _logs(home)
+
+    # Non-strict tasks turn their failures into warnings, so the store is what shows they did their work.
+    store = store_of(env)
+    p = store.get_project(project)
+    recorded = store.list_runs(p.id)
+    assert len(recorded) == 2, _logs(home)
+    assert all(r.observation.profile is not None and r.observation.cost for r in recorded)
+    assert len(store.list_predictions(p.id)) == 2
+    history = store.config_history(p.id)
+    assert {c.actor for c in history} == {f"airflow:{DAG_ID}.apply_recommendation"}
+    # Run 2 ran the version that run 1's apply task wrote, and it differs from what run 1 ran.
+    ran = next(c for c in history if c.version == recorded[1].observation.config_version)
+    assert ran.created_at >= recorded[0].recorded_at and ran.config == recorded[1].observation.config
+    assert recorded[1].observation.config != recorded[0].observation.config
