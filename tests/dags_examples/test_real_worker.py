@@ -1,10 +1,11 @@
-"""The recipe DAG on a real Airflow deployment: scheduler, LocalExecutor workers, API server, DAG processor and
+"""The example DAGs on a real Airflow deployment: scheduler, LocalExecutor workers, API server, DAG processor and
 triggerer as separate processes, the way a user runs Airflow.
 
 `airflow dags test` runs tasks in its own process, where a task may reach Airflow's metadata database; a real
-worker may not (it talks to the API server's execution API only). This test triggers two DAG runs and checks,
-in the Sync store, that every task did its work there: both Databricks runs were recorded with a profile, a
-prediction was made and applied, and the second run used the configuration the first one applied.
+worker may not (it talks to the API server's execution API only). This test triggers two recipe runs and lets
+the scheduler run the run-now and goal-group examples, and checks, in the Sync store and the workspace, that every
+task did its work there: both recipe runs were recorded with a profile, a prediction was made and applied, the
+second run used the configuration the first one applied, and the Databricks job was updated in place.
 """
 
 from __future__ import annotations
@@ -23,7 +24,15 @@ import httpx
 import pytest
 
 from sync_provider.emulator.server import free_port
-from tests.dags_examples.airflow_helpers import AIRFLOW, REPO, base_env, migrate, store_of, with_connections
+from tests.dags_examples.airflow_helpers import (
+    AIRFLOW,
+    REPO,
+    Emulator,
+    base_env,
+    migrate,
+    store_of,
+    with_connections,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +61,7 @@ def deployment(emulator, tmp_path) -> Iterator[dict[str, str]]:
     """A running Airflow (its own home and SQLite database) with the connections to the emulator and a store."""
     home = tmp_path / "airflow"
     home.mkdir()
-    port = free_port("127.0.0.1")
+    port, tag = free_port("127.0.0.1"), uuid.uuid4().hex[:8]
     env = with_connections(base_env(home), emulator, tmp_path)
     env.update(
         AIRFLOW__CORE__EXECUTOR="LocalExecutor",
@@ -68,6 +77,10 @@ def deployment(emulator, tmp_path) -> Iterator[dict[str, str]]:
         SYNC_EXAMPLE_POLL_SECONDS="1",
         SYNC_RECIPE_DEFERRABLE="true",  # the sensor waits in the triggerer, as it would in production
         SYNC_RECIPE_SLA_MINUTES="15",
+        SYNC_RUN_NOW_PROJECT=f"worker-run-now-{tag}",
+        SYNC_RUN_NOW_JOB_NAME=f"worker-run-now-{tag}",
+        SYNC_GROUPS_PREFIX=f"worker-{tag}-",
+        SYNC_GROUPS_TAG=f"worker-{tag}",
     )
     migrate(env)
     procs = []
@@ -111,35 +124,54 @@ def _json(out: str) -> list[dict]:
     return json.loads(next((line for line in out.splitlines() if line.startswith("[")), "[]"))
 
 
-def _runs(env: dict[str, str], run_ids: list[str]) -> list[dict]:
-    """Our triggered runs (unpausing the DAG also schedules one of its own, which is not part of the test)."""
-    runs = {r["run_id"]: r for r in _json(_airflow(env, "dags", "list-runs", DAG_ID, "-o", "json"))}
-    return [runs[i] for i in run_ids if i in runs]
+def _runs(env: dict[str, str], dag_id: str) -> dict[str, dict]:
+    return {r["run_id"]: r for r in _json(_airflow(env, "dags", "list-runs", dag_id, "-o", "json"))}
 
 
-def test_recipe_dag_runs_on_real_workers(deployment):
+def _task_states(env: dict[str, str], dag_id: str, run_id: str) -> dict[str, str]:
+    states = _json(_airflow(env, "tasks", "states-for-dag-run", dag_id, run_id, "-o", "json"))
+    return {s["task_id"]: s["state"] for s in states}
+
+
+def test_example_dags_run_on_real_workers(deployment, emulator):
+    """The recipe twice (triggered by hand, as a user would from the UI), the run-now and goal-group examples once
+    each (the run that unpausing schedules, as in production)."""
     env = deployment
     home = Path(env["AIRFLOW_HOME"])
     project = f"worker-{uuid.uuid4().hex[:8]}"
     conf = json.dumps({"project": project, "workload": "/Shared/sync/workloads/join_etl", "num_workers": 16})
 
-    _wait_until(lambda: DAG_ID in _airflow(env, "dags", "list", "-o", "plain"), 180, "the DAG was not parsed", home)
-    _airflow(env, "dags", "unpause", DAG_ID)
+    dags = (DAG_ID, "sync_run_now", "sync_goal_groups")
+    _wait_until(
+        lambda: all(d in _airflow(env, "dags", "list", "-o", "plain") for d in dags), 180, "DAGs not parsed", home
+    )
+    for dag_id in dags:
+        _airflow(env, "dags", "unpause", dag_id)
     run_ids = [f"sync-test-{project}-{i}" for i in (1, 2)]
     for run_id in run_ids:  # max_active_runs=1: the second run starts after the first applied its recommendation
         _airflow(env, "dags", "trigger", DAG_ID, "-c", conf, "--run-id", run_id)
 
-    def finished() -> bool:
-        runs = _runs(env, run_ids)
-        return len(runs) == 2 and all(r["state"] in ("success", "failed") for r in runs)
+    def ours() -> dict[str, list[dict]]:
+        recipe = _runs(env, DAG_ID)
+        scheduled = {d: [r for r in _runs(env, d).values() if r["run_id"].startswith("scheduled__")] for d in dags[1:]}
+        return {DAG_ID: [recipe[i] for i in run_ids if i in recipe], **scheduled}
 
-    _wait_until(finished, 480, "the two DAG runs did not finish", home)
-    runs = _runs(env, run_ids)
-    assert [r["state"] for r in runs] == ["success", "success"], _logs(home)
-    assert runs[0]["end_date"] <= runs[1]["start_date"]  # one after the other, in trigger order
-    for run in runs:
-        states = _json(_airflow(env, "tasks", "states-for-dag-run", DAG_ID, run["run_id"], "-o", "json"))
-        assert {s["task_id"]: s["state"] for s in states} == dict.fromkeys(TASKS, "success"), _logs(home)
+    def finished() -> bool:
+        runs = ours()
+        return len(runs[DAG_ID]) == 2 and all(
+            r and all(x["state"] in ("success", "failed") for x in r) for r in runs.values()
+        )
+
+    _wait_until(finished, 480, "the DAG runs did not finish", home)
+    runs = ours()
+    for dag_id, dag_runs in runs.items():
+        assert [r["state"] for r in dag_runs] == ["success"] * len(dag_runs), (dag_id, _logs(home))
+        for run in dag_runs:
+            states = _task_states(env, dag_id, run["run_id"])
+            assert set(states.values()) == {"success"}, (dag_id, states, _logs(home))
+    assert _task_states(env, DAG_ID, run_ids[0]).keys() == set(TASKS)
+    recipe = runs[DAG_ID]
+    assert recipe[0]["end_date"] <= recipe[1]["start_date"]  # one after the other, in trigger order
 
     # Non-strict tasks turn their failures into warnings, so the store is what shows they did their work.
     store = store_of(env)
@@ -154,3 +186,14 @@ def test_recipe_dag_runs_on_real_workers(deployment):
     ran = next(c for c in history if c.version == recorded[1].observation.config_version)
     assert ran.created_at >= recorded[0].recorded_at and ran.config == recorded[1].observation.config
     assert recorded[1].observation.config != recorded[0].observation.config
+
+    # Run-now: the Databricks job itself now carries the applied configuration.
+    run_now = store.get_project(env["SYNC_RUN_NOW_PROJECT"])
+    active = store.active_config(run_now.id)
+    assert len(store.list_runs(run_now.id)) == 1 and store.list_predictions(run_now.id) and active
+    job = Emulator(emulator).http.get("/api/2.1/jobs/get", params={"job_id": run_now.job_id}).json()
+    (cluster,) = job["settings"]["job_clusters"]
+    assert cluster["new_cluster"]["node_type_id"] == active.config.instance_type
+    # Goal groups: each job of the group was recorded and predicted for its own goal.
+    group = store.list_projects(tag=("group", env["SYNC_GROUPS_TAG"]))
+    assert len(group) == 2 and all(len(store.list_runs(g.id)) == 1 and store.list_predictions(g.id) for g in group)
