@@ -35,6 +35,11 @@ SPOT_EXTRA_SPREAD = 0.05
 #: Extra spread for what no run has tried yet: Photon on/off (its gain varies 1.2-4x by job) and CPU architecture.
 UNSEEN_PHOTON_SPREAD = 0.2
 UNSEEN_ARCH_SPREAD = 0.08
+#: Extra spread for Photon on an instance family the job has not run with Photon (profile mode): the replay's
+#: Photon gain, from the profile's operators on one family's cores, memory and disk, carries over to another only
+#: roughly. Not in black-box mode, whose Photon factor is one prior for all families (measured: the extra spread
+#: helped the profiled engine and cost the black-box one an episode and a miss in the benchmark).
+UNSEEN_PHOTON_FAMILY_SPREAD = 0.1
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,14 @@ class RuntimeModel:
             wsum += w
         return total / wsum
 
+    def _photon_on_unseen_family(self, arrays: ConfigArrays) -> np.ndarray:
+        """Photon candidates of an instance family no run of the job has used with Photon (profile mode only)."""
+        if self.mode != "profile":
+            return np.zeros(len(arrays), dtype=bool)
+        ran = self.resources.arrays([r.config for r in self.runs])
+        families = np.unique(ran.family_code[ran.photon])
+        return arrays.photon & ~np.isin(arrays.family_code, families)
+
     def memory_risk(self, arrays: ConfigArrays, input_bytes: float | None = None) -> np.ndarray:
         """Candidates where the newest profile's biggest tasks risk running out of memory (profile mode only)."""
         if self.mode != "profile":
@@ -150,6 +163,7 @@ class RuntimeModel:
             np.where(arrays.spot, SPOT_EXTRA_SPREAD**2, 0.0)
             + np.where(np.isin(arrays.photon, list(seen_photon)), 0.0, UNSEEN_PHOTON_SPREAD**2)
             + np.where(np.isin(arrays.arm, list(seen_arm)), 0.0, UNSEEN_ARCH_SPREAD**2)
+            + np.where(self._photon_on_unseen_family(arrays), UNSEEN_PHOTON_FAMILY_SPREAD**2, 0.0)
         )
         sigma = np.sqrt(spread**2 + extra)
         p50 = np.exp(log_base + corr)

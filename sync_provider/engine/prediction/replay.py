@@ -83,7 +83,8 @@ class StageWork:
         rest = np.maximum(run - cpu - gc - fetch - write, 0.0)
         disk_spill = np.array([s.disk_spilled_bytes for s in stages], dtype=float)
         mem_spill = np.array([s.memory_spilled_bytes for s in stages], dtype=float)
-        # Spill time already inside `rest`: written and read back once at ~200 MB/s per slot.
+        # Spill time already inside `rest`: written and read back once at ~200 MB/s per slot (a placeholder until
+        # the replay knows the reference's disk: see `_split_spill`).
         spill_s = np.minimum(rest, 2 * disk_spill / (200e6))
         io = rest - spill_s
         mean = np.array([max(s.task_duration.mean, 1e-9) for s in stages], dtype=float)
@@ -110,8 +111,19 @@ class StageWork:
         )
 
 
+def _split_spill(work: StageWork, ref: ConfigArrays) -> tuple[np.ndarray, np.ndarray]:
+    """(S3 I/O, spill) seconds per stage: Spark does not time spills, so the untimed rest of a stage that spilled
+    is split by writing and reading back its spilled bytes at the reference node's own disk bandwidth per slot.
+    On EBS-backed nodes (~36 MB/s per core) that is most of the rest; a fixed fast-disk rate would book it as
+    S3 I/O and leave the spill, and so the gain of more memory per core, underestimated several times."""
+    rest = work.io + work.spill_s
+    spill = np.minimum(rest, 2 * work.spill_bytes_per_task * work.tasks / (ref.disk_per_core_mbps[0] * 1e6))
+    return rest - spill, spill
+
+
 def _stage_times(work: StageWork, ref: ConfigArrays, cand: ConfigArrays, data_scale: float | np.ndarray) -> np.ndarray:
     """Wall time of every stage on every candidate: shape (stages, candidates)."""
+    io, spill_s = _split_spill(work, ref)
     ref_speed = ref.speed[0] / photon_cpu_factor(work.photon_share, ref.photon[0])
     cand_speed = cand.speed / photon_cpu_factor(work.photon_share, cand.photon)
     f_cpu = ref_speed / cand_speed
@@ -135,17 +147,22 @@ def _stage_times(work: StageWork, ref: ConfigArrays, cand: ConfigArrays, data_sc
         + np.outer(work.gc, f_gc)
         + np.outer(work.fetch, f_fetch)
         + np.outer(work.write, f_write)
-        + np.outer(work.io, f_io)
+        + np.outer(io, f_io)
     ) / work.tasks[:, None]
     # Spill: a task needs mem_need; a slot of the candidate has mem_per_core * fraction.
     slot_mem = cand.mem_per_core_gib * EXECUTION_MEMORY_FRACTION
     ref_slot_mem = ref.mem_per_core_gib[0] * EXECUTION_MEMORY_FRACTION
-    need = work.mem_need_gib[:, None] * per_task_scale
-    # The reference's shortfall is floored: its spill says the need exceeded the slot, even where our memory
-    # fraction estimate says otherwise, and a tiny denominator must not turn a small spill into hours.
-    ref_short = np.maximum(work.mem_need_gib - ref_slot_mem, 0.25 * work.mem_need_gib + 1e-6)[:, None]
+    # A stage that spilled needed more than the reference's slot held, even where our memory fraction estimate
+    # says otherwise: its need is floored so that replaying the reference reproduces its own spill (otherwise
+    # the calibration absorbs the spill and more memory per core is predicted to gain nothing).
+    need_ref = np.where(
+        spill_s > 0, np.maximum(work.mem_need_gib, ref_slot_mem + 0.25 * work.mem_need_gib), work.mem_need_gib
+    )
+    need = need_ref[:, None] * per_task_scale
+    # The reference's shortfall is floored too: a tiny denominator must not turn a small spill into hours.
+    ref_short = np.maximum(need_ref - ref_slot_mem, 0.25 * need_ref + 1e-6)[:, None]
     short = np.minimum(np.maximum(need - slot_mem[None, :], 0.0), 10.0 * ref_short)
-    ref_spill_per_task = work.spill_s / work.tasks
+    ref_spill_per_task = spill_s / work.tasks
     spill_rate = np.where(ref_spill_per_task[:, None] > 0, ref_spill_per_task[:, None] / ref_short, 0.0)
     # Where the reference did not spill, price the candidate's shortfall at disk speed (write + read back).
     fresh = 2 * short * GIB / (cand.disk_per_core_mbps[None, :] * 1e6)

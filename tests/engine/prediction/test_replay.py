@@ -101,3 +101,22 @@ def test_memory_risk_flags_slots_far_too_small_for_the_biggest_tasks():
     work = StageWork.from_profile(p)
     risk = memory_risk(work, TABLE.arrays([cfg(4, "c5.xlarge"), cfg(4, "r5.xlarge")]))
     assert risk.tolist() == [True, False]
+
+
+@pytest.mark.parametrize("peak_gib", [2.0, 1.0])
+def test_untimed_rest_of_a_spilling_stage_on_ebs_is_spill_that_more_memory_removes(peak_gib):
+    # On an m5.2xlarge (EBS, ~36 MB/s of disk per core) writing and reading back ~12 GB per stage takes ~700 s
+    # of the ~880 s no Spark metric explains: that is spill, not S3 I/O, and an r5.2xlarge (twice the memory
+    # per core, the same cores and disk) holds the tasks in memory. With a 1 GiB peak our memory estimate says
+    # an m5 slot was big enough; the spill says otherwise, and the spill wins.
+    p = make_profile(
+        slots=32,
+        cpu_share=0.3,
+        gc_share=0.05,
+        spilled_bytes=6 * 12_600_000_000,
+        peak_memory_bytes=int(peak_gib * 2**30),
+        driver_s=10,
+    )
+    m5, r5 = _replay(p, cfg(4, "m5.2xlarge"), [cfg(4, "m5.2xlarge"), cfg(4, "r5.2xlarge")])
+    assert m5 == pytest.approx(p.duration_s)
+    assert r5 < 0.65 * m5

@@ -86,3 +86,36 @@ def test_xgboost_correction_once_history_is_long():
 def test_fit_needs_a_successful_run():
     with pytest.raises(ValueError, match="no successful run"):
         RuntimeModel(TABLE).fit([RunObservation(config=cfg(4), runtime_s=None, succeeded=False)])
+
+
+def test_the_jobs_own_repeats_outweigh_the_noise_prior_from_the_second_run():
+    from sync_provider.engine.prediction.correction import NOISE_PRIOR, Correction
+
+    arrays = TABLE.arrays([cfg(8), cfg(8)])
+    residuals = np.array([0.0, 0.2])  # a noisy job: two runs of one configuration 20% apart
+    own = float(np.std(residuals, ddof=1))
+    corr = Correction.fit(arrays, np.ones(2), residuals, np.ones(2), base_spread=0.1)
+    assert (NOISE_PRIOR + own) / 2 < corr.noise < own
+
+
+@pytest.mark.parametrize("profiled", [True, False])
+def test_photon_on_a_family_the_job_has_not_run_with_photon_is_less_certain(monkeypatch, profiled):
+    import sync_provider.engine.prediction.model as model_module
+
+    profile = make_profile(slots=32) if profiled else None
+    runs = [RunObservation(config=cfg(8, photon=True), runtime_s=1000 + d, profile=profile) for d in (0, 15, -10)]
+    configs = [cfg(8, photon=True), cfg(8, "r5.xlarge", photon=True), cfg(8, "r5.xlarge")]
+    model = RuntimeModel(TABLE).fit(runs)
+    assert model.mode == ("profile" if profiled else "blackbox")
+    est = model.predict(TABLE.arrays(configs))
+    spread = model_module.UNSEEN_PHOTON_FAMILY_SPREAD
+    assert spread > 0
+    monkeypatch.setattr(model_module, "UNSEEN_PHOTON_FAMILY_SPREAD", 0.0)
+    flat = model.predict(TABLE.arrays(configs))
+    # Only Photon on r5 (a family never run with Photon) widens, by the family spread in quadrature, and only
+    # where the Photon gain comes from replaying a profile.
+    assert est.sigma[0] == pytest.approx(flat.sigma[0])
+    assert est.sigma[2] == pytest.approx(flat.sigma[2])
+    widened = est.sigma[1] ** 2 - flat.sigma[1] ** 2
+    assert widened == pytest.approx(spread**2 if profiled else 0.0, abs=1e-12)
+    assert est.p50 == pytest.approx(flat.p50)
