@@ -32,9 +32,15 @@ def base_env(home: Path) -> dict[str, str]:
     return env
 
 
+def airflow(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the `airflow` CLI in `env`; a non-zero exit fails the test with the command and the end of its output."""
+    proc = subprocess.run([AIRFLOW, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    assert proc.returncode == 0, f"airflow {' '.join(args)}:\n{(proc.stdout + proc.stderr)[-5000:]}"
+    return proc
+
+
 def migrate(env: dict[str, str]) -> None:
-    proc = subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    airflow(env, "db", "migrate", timeout=300)
 
 
 def with_connections(env: dict[str, str], emulator: Any, store_dir: Path) -> dict[str, str]:
@@ -67,13 +73,8 @@ def store_of(env: dict[str, str]) -> SyncStore:
 
 
 def dags_test(env: dict[str, str], dag_id: str, logical_date: str, conf: dict | None = None) -> str:
-    cmd = [AIRFLOW, "dags", "test", dag_id, logical_date]
-    if conf:
-        cmd += ["-c", json.dumps(conf)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240, cwd=REPO)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-5000:]
-    return out
+    proc = airflow(env, "dags", "test", dag_id, logical_date, *(["-c", json.dumps(conf)] if conf else []), timeout=240)
+    return proc.stdout + proc.stderr
 
 
 class Emulator:

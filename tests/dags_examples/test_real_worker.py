@@ -26,8 +26,7 @@ import pytest
 from sync_provider.emulator.server import free_port
 from tests.dags_examples.airflow_helpers import (
     AIRFLOW,
-    REPO,
-    Emulator,
+    airflow,
     base_env,
     migrate,
     store_of,
@@ -39,12 +38,6 @@ pytestmark = pytest.mark.integration
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 DAG_ID = "sync_recipe"
 TASKS = ("submit_run", "wait_for_eventlog", "sync_prediction", "apply_recommendation")
-
-
-def _airflow(env: dict[str, str], *args: str, timeout: float = 120) -> str:
-    proc = subprocess.run([AIRFLOW, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO)
-    assert proc.returncode == 0, f"airflow {' '.join(args)}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
-    return proc.stdout
 
 
 def _logs(home: Path) -> str:
@@ -125,15 +118,15 @@ def _json(out: str) -> list[dict]:
 
 
 def _runs(env: dict[str, str], dag_id: str) -> dict[str, dict]:
-    return {r["run_id"]: r for r in _json(_airflow(env, "dags", "list-runs", dag_id, "-o", "json"))}
+    return {r["run_id"]: r for r in _json(airflow(env, "dags", "list-runs", dag_id, "-o", "json").stdout)}
 
 
 def _task_states(env: dict[str, str], dag_id: str, run_id: str) -> dict[str, str]:
-    states = _json(_airflow(env, "tasks", "states-for-dag-run", dag_id, run_id, "-o", "json"))
+    states = _json(airflow(env, "tasks", "states-for-dag-run", dag_id, run_id, "-o", "json").stdout)
     return {s["task_id"]: s["state"] for s in states}
 
 
-def test_example_dags_run_on_real_workers(deployment, emulator):
+def test_example_dags_run_on_real_workers(deployment, emu):
     """The recipe twice (triggered by hand, as a user would from the UI), the run-now and goal-group examples once
     each (the run that unpausing schedules, as in production)."""
     env = deployment
@@ -143,13 +136,13 @@ def test_example_dags_run_on_real_workers(deployment, emulator):
 
     dags = (DAG_ID, "sync_run_now", "sync_goal_groups")
     _wait_until(
-        lambda: all(d in _airflow(env, "dags", "list", "-o", "plain") for d in dags), 180, "DAGs not parsed", home
+        lambda: all(d in airflow(env, "dags", "list", "-o", "plain").stdout for d in dags), 180, "DAGs not parsed", home
     )
     for dag_id in dags:
-        _airflow(env, "dags", "unpause", dag_id)
+        airflow(env, "dags", "unpause", dag_id)
     run_ids = [f"sync-test-{project}-{i}" for i in (1, 2)]
     for run_id in run_ids:  # max_active_runs=1: the second run starts after the first applied its recommendation
-        _airflow(env, "dags", "trigger", DAG_ID, "-c", conf, "--run-id", run_id)
+        airflow(env, "dags", "trigger", DAG_ID, "-c", conf, "--run-id", run_id)
 
     def ours() -> dict[str, list[dict]]:
         recipe = _runs(env, DAG_ID)
@@ -191,7 +184,7 @@ def test_example_dags_run_on_real_workers(deployment, emulator):
     run_now = store.get_project(env["SYNC_RUN_NOW_PROJECT"])
     active = store.active_config(run_now.id)
     assert len(store.list_runs(run_now.id)) == 1 and store.list_predictions(run_now.id) and active
-    job = Emulator(emulator).http.get("/api/2.1/jobs/get", params={"job_id": run_now.job_id}).json()
+    job = emu.http.get("/api/2.1/jobs/get", params={"job_id": run_now.job_id}).json()
     (cluster,) = job["settings"]["job_clusters"]
     assert cluster["new_cluster"]["node_type_id"] == active.config.instance_type
     # Goal groups: each job of the group was recorded and predicted for its own goal.

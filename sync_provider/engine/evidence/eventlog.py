@@ -9,7 +9,6 @@ the profile; problems that would make numbers wrong or unbounded raise `EventLog
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
@@ -177,40 +176,30 @@ def parse_eventlog(
             progress(done, total)
 
     long_lines = 0
-    # The parse makes millions of short-lived acyclic objects (decoded events): the cyclic GC would only
-    # re-scan them over and over, so it is paused for the parse (as it is per block when feeding by hand).
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for part in layout.parts:
-            decoded = 0
+    for part in layout.parts:
+        decoded = 0
 
-            def counted(chunks: Iterator[bytes]) -> Iterator[bytes]:
-                nonlocal decoded
-                for chunk in chunks:
-                    decoded += len(chunk)
-                    yield chunk
+        def counted(chunks: Iterator[bytes]) -> Iterator[bytes]:
+            nonlocal decoded
+            for chunk in chunks:
+                decoded += len(chunk)
+                yield chunk
 
-            def on_long(n: int, path: str = part.path) -> None:
-                nonlocal long_lines
-                long_lines += 1
-                builder.warn(f"{path}: skipped line(s) longer than {max_line_bytes:,} bytes")
+        def on_long(n: int, path: str = part.path) -> None:
+            nonlocal long_lines
+            long_lines += 1
+            builder.warn(f"{path}: skipped line(s) longer than {max_line_bytes:,} bytes")
 
-            try:
-                with reader.open(part.path) as fh:
-                    chunks = decompressed_chunks(
-                        _Counting(fh, on_read), part.path, max_bytes=budget, on_truncated=builder.warn
-                    )
-                    for buf, start, end in iter_line_blocks(
-                        counted(chunks), max_line=max_line_bytes, on_long_line=on_long
-                    ):
-                        builder.feed_block(buf, start, end)
-            except (DatabricksApiError, OSError) as exc:
-                raise EventLogError(f"{part.path}: cannot be read ({exc})") from None
-            budget -= decoded
-    finally:
-        if was_enabled:
-            gc.enable()
+        try:
+            with reader.open(part.path) as fh:
+                chunks = decompressed_chunks(
+                    _Counting(fh, on_read), part.path, max_bytes=budget, on_truncated=builder.warn
+                )
+                for buf, start, end in iter_line_blocks(counted(chunks), max_line=max_line_bytes, on_long_line=on_long):
+                    builder.feed_block(buf, start, end)  # pauses the cyclic GC while it works (see gc_paused)
+        except (DatabricksApiError, OSError) as exc:
+            raise EventLogError(f"{part.path}: cannot be read ({exc})") from None
+        budget -= decoded
     if builder.lines == 0:
         raise EventLogError(f"{src}: the event log is empty (no lines in {len(layout.parts)} file(s))")
     if builder.decoded == 0:

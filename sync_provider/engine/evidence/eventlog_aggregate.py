@@ -14,6 +14,8 @@ from __future__ import annotations
 import gc
 import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -176,27 +178,24 @@ def _sum(dicts: list[dict], key: str) -> int:
         return sum(d.get(key) or 0 for d in dicts)
 
 
-#: Where each value of `_task_columns`' metric sums goes (A_SR is remote + local shuffle read).
-_SUM_SLOTS = (A_RUN, A_CPU, A_DESER, A_GC, A_SER, A_MEM_SPILL, A_DISK_SPILL, A_INPUT, A_INPUT_RECORDS, A_OUTPUT,
-              A_SR_REMOTE, A_SR, A_FETCH_WAIT, A_SW, A_SW_TIME)  # fmt: skip
 _GET = {
     name: itemgetter(name)
     for name in (
         "Task Info", "Task End Reason", "Reason", "Speculative", "Executor ID", "Launch Time", "Finish Time",
-        "Task Metrics", "Peak Execution Memory", "Bytes Read", "Records Read", "Bytes Written", "Remote Bytes Read",
-        "Local Bytes Read", "Fetch Wait Time", "Shuffle Bytes Written", "Shuffle Write Time",
-        *(name for _index, name in _FLAT_METRICS), *(group for group, _fields in _NESTED_METRICS),
+        "Task Metrics", "Peak Execution Memory", "Local Bytes Read",
+        *(name for _index, name in _FLAT_METRICS),
+        *(group for group, _fields in _NESTED_METRICS),
+        *(name for _group, fields in _NESTED_METRICS for _index, name in fields),
     )
 }  # fmt: skip
-_GET_FLAT = tuple(_GET[name] for _index, name in _FLAT_METRICS)
-TaskColumns = tuple[list, list, list, list, list, "list[int] | None", int]
+TaskColumns = tuple[list, list, list, list, list, "dict[int, int] | None", int]
 
 
 def _task_columns(evs: list[dict]) -> TaskColumns:
     """What a batch of TaskEnd events contributes, one C-level pass per field; KeyError/TypeError if irregular.
 
-    Returns (end reasons, speculative flags, executor ids, launch times, finish times, metric sums in
-    `_SUM_SLOTS` order, max peak execution memory). Every task must carry every field: otherwise the caller
+    Returns (end reasons, speculative flags, executor ids, launch times, finish times, metric sums by
+    accumulator index, max peak execution memory). Every task must carry every field: otherwise the caller
     falls back to `_task_columns_tolerant`, which gives the same result with defaults for what is missing.
     """
     g = _GET
@@ -205,21 +204,13 @@ def _task_columns(evs: list[dict]) -> TaskColumns:
     speculative, executors = list(map(g["Speculative"], infos)), list(map(g["Executor ID"], infos))
     launch, finish = list(map(g["Launch Time"], infos)), list(map(g["Finish Time"], infos))
     metrics = list(map(g["Task Metrics"], evs))
-    sums = [sum(map(get, metrics)) for get in _GET_FLAT]
+    sums = {index: sum(map(g[name], metrics)) for index, name in _FLAT_METRICS}
+    for group, fields in _NESTED_METRICS:
+        subs = list(map(g[group], metrics))
+        for index, name in fields:
+            sums[index] = sum(map(g[name], subs))
+    sums[A_SR] += sum(map(g["Local Bytes Read"], map(g["Shuffle Read Metrics"], metrics)))
     peak = max(map(g["Peak Execution Memory"], metrics))
-    inputs, reads = list(map(g["Input Metrics"], metrics)), list(map(g["Shuffle Read Metrics"], metrics))
-    writes = list(map(g["Shuffle Write Metrics"], metrics))
-    remote = sum(map(g["Remote Bytes Read"], reads))
-    sums += (
-        sum(map(g["Bytes Read"], inputs)),
-        sum(map(g["Records Read"], inputs)),
-        sum(map(g["Bytes Written"], map(g["Output Metrics"], metrics))),
-        remote,
-        remote + sum(map(g["Local Bytes Read"], reads)),
-        sum(map(g["Fetch Wait Time"], reads)),
-        sum(map(g["Shuffle Bytes Written"], writes)),
-        sum(map(g["Shuffle Write Time"], writes)),
-    )
     return reasons, speculative, executors, launch, finish, sums, peak
 
 
@@ -240,7 +231,20 @@ def _task_columns_tolerant(evs: list[dict]) -> TaskColumns:
             sums[index] = _sum(subs, name)
     sums[A_SR] += _sum([m.get("Shuffle Read Metrics") or {} for m in metrics], "Local Bytes Read")
     peak = max(_column(metrics, "Peak Execution Memory", 0) or [0])
-    return reasons, speculative, executors, launch, finish, [sums[i] for i in _SUM_SLOTS], peak
+    return reasons, speculative, executors, launch, finish, sums, peak
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC: the parser makes thousands of short-lived acyclic objects (decoded events) per block,
+    which would trigger it over and over for nothing."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def normalize_stage_name(name: str) -> str:
@@ -355,6 +359,7 @@ class ProfileBuilder:
         else:
             self._warnings_dropped += 1
 
+    @gc_paused()
     def feed_block(self, buf: bytes, start: int, end: int) -> None:
         """Take the lines of `buf[start:end]` (complete lines separated by newlines), without copying them.
 
@@ -367,8 +372,6 @@ class ProfileBuilder:
         find, rfind, startswith = buf.find, buf.rfind, buf.startswith
         parts, lines = self._task_parts, self._task_lines
         pos, count, held = start, 0, False
-        was_enabled = gc.isenabled()
-        gc.disable()  # a block makes thousands of acyclic objects: no use running the cyclic GC over them
         try:
             while pos <= end:
                 count += 1
@@ -399,8 +402,6 @@ class ProfileBuilder:
                     self._flush_tasks()
         finally:
             self.lines += count
-            if was_enabled:
-                gc.enable()
 
     def feed_many(self, lines: list[bytes]) -> None:
         """Take a list of lines (without their newlines)."""
@@ -497,6 +498,7 @@ class ProfileBuilder:
                 return line[: start + len(_ACCUM)] + line[stop:]
         return line
 
+    @gc_paused()
     def _flush_tasks(self) -> None:
         """Decode the buffered TaskEnd lines in one orjson call and fold them stage by stage."""
         lines, parts = self._task_lines, self._task_parts
@@ -504,14 +506,7 @@ class ProfileBuilder:
             return
         self._task_lines, self._task_parts, self._held_bytes = [], [b"["], 0
         parts[-1] = b"]"  # the last separator closes the array
-        # Thousands of fresh acyclic JSON containers would trigger the cyclic GC over and over for nothing.
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            self._decode_and_fold(b"".join(parts), lines)
-        finally:
-            if was_enabled:
-                gc.enable()
+        self._decode_and_fold(b"".join(parts), lines)
 
     def _decode_and_fold(self, batch: bytes, lines: list) -> None:
         try:
@@ -772,7 +767,7 @@ class ProfileBuilder:
             self._mark_busy_many(launch, finish)
         if sums is None:
             return
-        for index, value in zip(_SUM_SLOTS, sums, strict=True):
+        for index, value in sums.items():
             acc[index] += value
         if peak > acc[A_PEAK]:
             acc[A_PEAK] = peak

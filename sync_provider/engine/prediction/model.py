@@ -78,6 +78,10 @@ class RuntimeModel:
         self._scaling: ScalingModel | None = None
         self._correction: Correction | None = None
         self.runs: list[RunObservation] = []
+        # What the runs have tried, for the extra spread on what they have not (set by fit).
+        self._seen_photon: list[bool] = []
+        self._seen_arm: list[bool] = []
+        self._photon_families = np.zeros(0, dtype=int)
 
     def fit(self, runs: Sequence[RunObservation]) -> RuntimeModel:
         """Fit on successful runs (oldest first). Raises ValueError when there is none."""
@@ -108,6 +112,9 @@ class RuntimeModel:
         # Clipped: one absurd base prediction must not drag every other candidate with it.
         residuals = np.clip(np.log(runtimes) - base, -MAX_RESIDUAL, MAX_RESIDUAL)
         self._correction = Correction.fit(arrays, scales, residuals, weights, base_spread=BASE_SPREAD[self.mode])
+        self._seen_photon = sorted({bool(p) for p in arrays.photon})
+        self._seen_arm = sorted({bool(a) for a in arrays.arm[-5:]})
+        self._photon_families = np.unique(arrays.family_code[arrays.photon])
         return self
 
     def _scale(self, input_bytes: float | None) -> float:
@@ -134,9 +141,7 @@ class RuntimeModel:
         """Photon candidates of an instance family no run of the job has used with Photon (profile mode only)."""
         if self.mode != "profile":
             return np.zeros(len(arrays), dtype=bool)
-        ran = self.resources.arrays([r.config for r in self.runs])
-        families = np.unique(ran.family_code[ran.photon])
-        return arrays.photon & ~np.isin(arrays.family_code, families)
+        return arrays.photon & ~np.isin(arrays.family_code, self._photon_families)
 
     def memory_risk(self, arrays: ConfigArrays, input_bytes: float | None = None) -> np.ndarray:
         """Candidates where the newest profile's biggest tasks risk running out of memory (profile mode only)."""
@@ -157,12 +162,10 @@ class RuntimeModel:
         scale = self._scale(input_bytes)
         log_base = self._base_log(arrays, scale) + np.log(np.where(arrays.spot, SPOT_SLOWDOWN, 1.0))
         corr, spread = self._correction.apply(arrays, scale)
-        seen_photon = {r.config.photon for r in self.runs}
-        seen_arm = {self.resources.arrays([r.config]).arm[0] for r in self.runs[-5:]}
         extra = (
             np.where(arrays.spot, SPOT_EXTRA_SPREAD**2, 0.0)
-            + np.where(np.isin(arrays.photon, list(seen_photon)), 0.0, UNSEEN_PHOTON_SPREAD**2)
-            + np.where(np.isin(arrays.arm, list(seen_arm)), 0.0, UNSEEN_ARCH_SPREAD**2)
+            + np.where(np.isin(arrays.photon, self._seen_photon), 0.0, UNSEEN_PHOTON_SPREAD**2)
+            + np.where(np.isin(arrays.arm, self._seen_arm), 0.0, UNSEEN_ARCH_SPREAD**2)
             + np.where(self._photon_on_unseen_family(arrays), UNSEEN_PHOTON_FAMILY_SPREAD**2, 0.0)
         )
         sigma = np.sqrt(spread**2 + extra)

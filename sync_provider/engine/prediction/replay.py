@@ -60,8 +60,7 @@ class StageWork:
     gc: np.ndarray
     fetch: np.ndarray
     write: np.ndarray
-    io: np.ndarray
-    spill_s: np.ndarray
+    untimed: np.ndarray  # S3 I/O and spill, which Spark does not time apart: see `_split_spill`
     max_over_mean: np.ndarray
     mem_need_gib: np.ndarray
     spill_bytes_per_task: np.ndarray
@@ -83,10 +82,6 @@ class StageWork:
         rest = np.maximum(run - cpu - gc - fetch - write, 0.0)
         disk_spill = np.array([s.disk_spilled_bytes for s in stages], dtype=float)
         mem_spill = np.array([s.memory_spilled_bytes for s in stages], dtype=float)
-        # Spill time already inside `rest`: written and read back once at ~200 MB/s per slot (a placeholder until
-        # the replay knows the reference's disk: see `_split_spill`).
-        spill_s = np.minimum(rest, 2 * disk_spill / (200e6))
-        io = rest - spill_s
         mean = np.array([max(s.task_duration.mean, 1e-9) for s in stages], dtype=float)
         mx = np.array([max(s.task_duration.max, s.task_duration.mean) for s in stages], dtype=float)
         max_over_mean = np.clip(np.where(mean > 1e-6, mx / mean, 1.0), 1.0, 50.0)
@@ -99,8 +94,7 @@ class StageWork:
             gc=gc,
             fetch=fetch,
             write=write,
-            io=io,
-            spill_s=spill_s,
+            untimed=rest,
             max_over_mean=max_over_mean if n else np.zeros(0),
             mem_need_gib=mem_need,
             spill_bytes_per_task=disk_spill / tasks,
@@ -116,9 +110,8 @@ def _split_spill(work: StageWork, ref: ConfigArrays) -> tuple[np.ndarray, np.nda
     is split by writing and reading back its spilled bytes at the reference node's own disk bandwidth per slot.
     On EBS-backed nodes (~36 MB/s per core) that is most of the rest; a fixed fast-disk rate would book it as
     S3 I/O and leave the spill, and so the gain of more memory per core, underestimated several times."""
-    rest = work.io + work.spill_s
-    spill = np.minimum(rest, 2 * work.spill_bytes_per_task * work.tasks / (ref.disk_per_core_mbps[0] * 1e6))
-    return rest - spill, spill
+    spill = np.minimum(work.untimed, 2 * work.spill_bytes_per_task * work.tasks / (ref.disk_per_core_mbps[0] * 1e6))
+    return work.untimed - spill, spill
 
 
 def _stage_times(work: StageWork, ref: ConfigArrays, cand: ConfigArrays, data_scale: float | np.ndarray) -> np.ndarray:
