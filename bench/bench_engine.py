@@ -42,7 +42,7 @@ from sync_provider.engine.offline.episodes import (  # noqa: E402
     oracle,
     run_episode,
 )
-from sync_provider.engine.offline.metrics import summarize  # noqa: E402
+from sync_provider.engine.offline.metrics import IMPROVABLE, summarize  # noqa: E402
 from sync_provider.engine.recommend import recommend  # noqa: E402
 
 SLACKS = (0.2, 0.5, 1.0)
@@ -118,7 +118,37 @@ def closed_loop(workloads: Sequence[str], episodes: int, iterations: int, polici
                 took = time.perf_counter() - t0
                 print(f"  {name:14s} start {start.describe():28s} slack {slack:.1f} {pol.name:10s} "
                       f"-> {ep.runs[-1].config.describe():28s} {took:5.1f}s", file=sys.stderr)  # fmt: skip
-    return {name: summarize(eps) for name, eps in results.items()}
+    out = {name: summarize(eps) for name, eps in results.items()}
+    if results:
+        out["_step_limited_oracle"] = step_limited_saving(next(iter(results.values())))
+    return out
+
+
+def step_limited_saving(episodes: Sequence[Episode], max_step: float = 2.0) -> float | None:
+    """Median first-move saving of the best candidate within the step limit (task slots at most `max_step`
+    times more or fewer than the start's) that meets the SLA in expectation, over the oracle's median saving:
+    the most a first recommendation can save under the controller's step rule."""
+    from statistics import median
+
+    from sync_provider.engine.evidence.catalog import Catalog
+
+    catalog, worlds = Catalog.default(), {}
+    best, orc = [], []
+    for e in episodes:
+        if not (len(e.runs) > 1 and e.oracle_costs[1] < e.expected_costs[0] * (1 - IMPROVABLE)):
+            continue
+        world = worlds.setdefault(e.workload, EmulatorWorld(load_workload(e.workload)))
+        slots0 = e.start.num_workers * catalog.get(e.start.instance_type).vcpus
+        costs = [
+            cost
+            for c in world.candidates
+            if 1 / max_step - 1e-9 <= c.num_workers * catalog.get(c.instance_type).vcpus / slots0 <= max_step + 1e-9
+            for rt, cost in [world.expected(c, 1)]
+            if rt is not None and (e.sla_seconds is None or rt <= e.sla_seconds)
+        ]
+        best.append(min(costs, default=e.expected_costs[0]) / e.expected_costs[0] - 1.0)
+        orc.append(e.oracle_costs[1] / e.expected_costs[0] - 1.0)
+    return median(best) / median(orc) if orc and median(orc) else None
 
 
 def auto_heal(policies: list[Policy], seed: int, settle: int = 6, after: int = 6) -> dict:
@@ -238,6 +268,8 @@ def print_closed_loop(res: dict) -> None:
             f"{'@3 10%':>7s} {'@5 10%':>7s} {'@5 5%':>6s} {'@10 10%':>7s} {'SLA viol':>8s} {'failed':>6s}")  # fmt: skip
     print(head)
     for name, m in res.items():
+        if name.startswith("_"):
+            continue
         s, c = m["single_shot"], m["closed_loop"]
 
         def g(k: str, f: str, c: dict = c) -> float | None:
@@ -249,6 +281,9 @@ def print_closed_loop(res: dict) -> None:
               f"{_pct(g('after_5', 'within_5pct')):>6s} {_pct(g('after_10', 'within_10pct')):>7s} "
               f"{_pct(m['sla_violation_rate']):>8s} {m['failed_runs']:6d}")  # fmt: skip
     print(f"  improvable episodes (single shot): {next(iter(res.values()))['single_shot']['improvable_episodes']}")
+    bound = res.get("_step_limited_oracle")
+    if bound is not None:
+        print(f"  best first move within the 2x step limit: {100 * bound:.0f}% of the oracle's saving")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,6 +40,10 @@ UNSEEN_ARCH_SPREAD = 0.08
 #: roughly. Not in black-box mode, whose Photon factor is one prior for all families (measured: the extra spread
 #: helped the profiled engine and cost the black-box one an episode and a miss in the benchmark).
 UNSEEN_PHOTON_FAMILY_SPREAD = 0.1
+#: Memory per core this close to what has carried the input counts as proven too: the biggest task's need moves
+#: more than that from run to run with the data layout, and the risk rule's threshold is only a prior (a 7.6 GiB
+#: per core i3 next to an 8 GiB r5 is the same bet, not a riskier one).
+PROVEN_MEMORY_MARGIN = 0.9
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,7 @@ class RuntimeModel:
         floor = 0.9 * float(input_bytes or 0)
         proven = [r.config for r in self.runs if not r.input_bytes or r.input_bytes >= floor]
         safe = self.resources.arrays(proven).mem_per_core_gib.min() if proven else np.inf
-        return memory_risk(work, arrays, scale) & (arrays.mem_per_core_gib < safe)
+        return memory_risk(work, arrays, scale) & (arrays.mem_per_core_gib < PROVEN_MEMORY_MARGIN * safe)
 
     def predict(self, arrays: ConfigArrays, input_bytes: float | None = None) -> RuntimeEstimate:
         """p50/p90 runtimes of `arrays` when the job reads `input_bytes` (None: as much as the newest run)."""

@@ -5,11 +5,13 @@ per task slot (core speed, memory per core, network and disk per core, Photon on
 accelerates), spill is re-estimated from the memory a task needs against what a slot of the candidate has, and
 the stage is laid out on the candidate's slots in waves, never shorter than its longest task. Driver-only time
 stays serial. The sum is calibrated so that replaying the run on its own configuration gives its real runtime.
+The reference node's disk and network bandwidth are taken from what the profile measured, where it timed enough;
+driver-only time scales with the driver's core speed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -64,6 +66,8 @@ class StageWork:
     max_over_mean: np.ndarray
     mem_need_gib: np.ndarray
     spill_bytes_per_task: np.ndarray
+    s3_bytes: np.ndarray  # input read and output written (S3), per stage
+    shuffle_write_bytes: np.ndarray
     scales_with_input: np.ndarray
     driver_only_s: float
     app_s: float
@@ -98,6 +102,8 @@ class StageWork:
             max_over_mean=max_over_mean if n else np.zeros(0),
             mem_need_gib=mem_need,
             spill_bytes_per_task=disk_spill / tasks,
+            s3_bytes=np.array([s.input_bytes + s.output_bytes for s in stages], dtype=float),
+            shuffle_write_bytes=np.array([s.shuffle_write_bytes for s in stages], dtype=float),
             scales_with_input=np.array([s.input_bytes > 0 for s in stages], dtype=bool),
             driver_only_s=float(max(profile.driver_only_s, 0.0)),
             app_s=float(total_app),
@@ -112,6 +118,57 @@ def _split_spill(work: StageWork, ref: ConfigArrays) -> tuple[np.ndarray, np.nda
     S3 I/O and leave the spill, and so the gain of more memory per core, underestimated several times."""
     spill = np.minimum(work.untimed, 2 * work.spill_bytes_per_task * work.tasks / (ref.disk_per_core_mbps[0] * 1e6))
     return work.untimed - spill, spill
+
+
+#: How far a bandwidth measured in the profile may move the prior (a factor either way): beyond that the untimed
+#: rest of a stage is more likely something else (Python workers, locks) than slow I/O.
+MEASURED_RATE_BOUNDS = (0.5, 2.0)
+#: Share of the stages' task time a bandwidth must have been measured over to be trusted.
+MEASURED_MIN_SHARE = 0.05
+
+
+def _measured_factor(seconds: float, mbytes: float, prior: float, total: float, cap: float = np.inf) -> float:
+    """Measured over prior bandwidth (1 when too little was timed, or when the measure only shows the cap)."""
+    if seconds < MEASURED_MIN_SHARE * total or mbytes <= 0:
+        return 1.0
+    rate = mbytes / seconds
+    if rate >= 0.9 * cap:
+        rate = max(rate, prior)  # at the per-connection cap: the node's own share is at least that, maybe more
+    return float(np.clip(rate / prior, *MEASURED_RATE_BOUNDS))
+
+
+def measured_bandwidths(work: StageWork, ref: ConfigArrays, cand: ConfigArrays) -> tuple[ConfigArrays, ConfigArrays]:
+    """`ref` and `cand` with the reference node's disk and network per core as the profile measured them.
+
+    Shuffle writes time the local disk (bytes / shuffle write time); S3 reads and writes, in the untimed rest of
+    stages that did not spill, time the network share per task. The measured over prior ratio applies to the
+    reference and to candidates of its instance family (same hardware, same network class); other families
+    keep their priors. The catalog's bandwidths are nominal: "up to 10 Gigabit" nodes sustain a fraction that
+    no table states, and this is where one run shows it."""
+    total = float((work.cpu + work.gc + work.fetch + work.write + work.untimed).sum())
+    disk0, net0 = float(ref.disk_per_core_mbps[0]), float(ref.net_per_core_mbps[0])
+    k_disk = _measured_factor(float(work.write.sum()), float(work.shuffle_write_bytes.sum()) / 1e6, disk0, total)
+    ref = replace(ref, disk_per_core_mbps=ref.disk_per_core_mbps * k_disk)
+    io, _ = _split_spill(work, ref)
+    clean = (work.spill_bytes_per_task <= 0) & (work.s3_bytes > 0)
+    k_net = _measured_factor(
+        float(io[clean].sum()), float(work.s3_bytes[clean].sum()) / 1e6, min(net0, S3_MBPS_PER_TASK), total,
+        cap=S3_MBPS_PER_TASK,
+    )  # fmt: skip
+    if net0 > S3_MBPS_PER_TASK and k_net > 1.0:
+        k_net = 1.0  # the prior already said "at the cap": a measure at the cap adds nothing
+    elif net0 > S3_MBPS_PER_TASK:
+        k_net = k_net * S3_MBPS_PER_TASK / net0  # slower than the cap: the node's share is what was measured
+    if k_disk == 1.0 and k_net == 1.0:
+        return ref, cand
+    same = cand.family_code == ref.family_code[0]
+    ref = replace(ref, net_per_core_mbps=ref.net_per_core_mbps * k_net)
+    cand = replace(
+        cand,
+        disk_per_core_mbps=np.where(same, cand.disk_per_core_mbps * k_disk, cand.disk_per_core_mbps),
+        net_per_core_mbps=np.where(same, cand.net_per_core_mbps * k_net, cand.net_per_core_mbps),
+    )
+    return ref, cand
 
 
 def _stage_times(work: StageWork, ref: ConfigArrays, cand: ConfigArrays, data_scale: float | np.ndarray) -> np.ndarray:
@@ -199,13 +256,16 @@ def replay(
     """
     if len(work.tasks) == 0:
         return np.full(len(cand), observed_runtime_s)
+    ref, cand = measured_bandwidths(work, ref, cand)
     own = _stage_times(work, ref, ref, 1.0).sum()
     parallel = _stage_times(work, ref, cand, data_scale).sum(axis=0)
     app = work.app_s if work.app_s > 0 else observed_runtime_s
     overhead = max(observed_runtime_s - app, 0.0)
     stage_app = max(app - work.driver_only_s, 1e-3)
     calib = stage_app / max(own, 1e-6)
-    out = overhead + work.driver_only_s + calib * parallel
+    # Driver-only time is the driver's own work (planning, listing, collecting): it runs at the driver's core speed.
+    driver = work.driver_only_s * ref.driver_speed[0] / cand.driver_speed
+    out = overhead + driver + calib * parallel
     # Whatever the component model says, no candidate is more than 50x faster or slower than the profiled run.
     scale = np.broadcast_to(np.asarray(data_scale, dtype=float), out.shape)
     return np.clip(out, observed_runtime_s * scale / 50.0, observed_runtime_s * scale * 50.0)

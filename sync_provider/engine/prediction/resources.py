@@ -71,6 +71,7 @@ class ConfigArrays:
     vcpus: np.ndarray
     slots: np.ndarray
     speed: np.ndarray
+    driver_speed: np.ndarray
     mem_per_core_gib: np.ndarray
     net_per_core_mbps: np.ndarray
     disk_per_core_mbps: np.ndarray
@@ -118,6 +119,7 @@ _ARRAY_FIELDS = (
     "vcpus",
     "slots",
     "speed",
+    "driver_speed",
     "mem_per_core_gib",
     "net_per_core_mbps",
     "disk_per_core_mbps",
@@ -159,7 +161,8 @@ class ResourceTable:
         workers = np.array([c.num_workers for c in configs], dtype=float)
         vcpus = rows[:, 0]
         # Zero workers is single-node mode: the driver's cores run the tasks.
-        driver_cores = np.array([self._row(c.driver)[0] for c in configs], dtype=float) if configs else vcpus
+        driver_rows = np.array([self._row(c.driver)[:2] for c in configs], dtype=float).reshape(len(configs), 2)
+        driver_cores = driver_rows[:, 0]
         slots = np.where(workers > 0, workers * vcpus, driver_cores)
         return ConfigArrays(
             configs=tuple(configs),
@@ -167,6 +170,7 @@ class ResourceTable:
             vcpus=vcpus,
             slots=slots,
             speed=rows[:, 1],
+            driver_speed=driver_rows[:, 1],
             mem_per_core_gib=rows[:, 2],
             net_per_core_mbps=rows[:, 3],
             disk_per_core_mbps=rows[:, 4],

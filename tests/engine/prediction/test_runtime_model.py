@@ -119,3 +119,13 @@ def test_photon_on_a_family_the_job_has_not_run_with_photon_is_less_certain(monk
     widened = est.sigma[1] ** 2 - flat.sigma[1] ** 2
     assert widened == pytest.approx(spread**2 if profiled else 0.0, abs=1e-12)
     assert est.p50 == pytest.approx(flat.p50)
+
+
+def test_memory_per_core_just_below_what_carried_the_input_is_not_a_memory_risk():
+    # Tasks that need ~12 GiB at the biggest: an r5.xlarge (8 GiB per core) carried them; an i3.2xlarge (7.6 GiB
+    # per core) is the same bet, an m5.xlarge (4 GiB per core) is not.
+    profile = make_profile(slots=16, peak_memory_bytes=6 * 2**30, skew=2.0, input_bytes=10 * 2**30)
+    runs = [run(4, 1000, "r5.xlarge", profile=profile, input_bytes=10 * 2**30)]
+    model = RuntimeModel(TABLE).fit(runs)
+    risky = model.memory_risk(TABLE.arrays([cfg(4, "r5.xlarge"), cfg(4, "i3.2xlarge"), cfg(8, "m5.xlarge")]))
+    assert risky.tolist() == [False, False, True]
