@@ -98,10 +98,14 @@ class SyncPredictionSensor(BaseSensorOperator):
         if self.deferrable:
             try:
                 return self._defer(context)
-            except AirflowFailException as exc:  # before deferring, the base class's soft_fail does not apply
-                if self.soft_fail or self.never_fail:
-                    raise AirflowSkipException(str(exc)) from exc
-                raise
+            except Exception as exc:  # before deferring, the base class's soft_fail does not apply (TaskDeferred,
+                # a BaseException, passes): a lookup that fails on a loaded deployment must not fail the task either
+                if not (self.soft_fail or self.never_fail):
+                    raise
+                if not isinstance(exc, AirflowFailException):
+                    self.log.warning("Cannot wait for the run: %s: %s. The pipeline goes on (soft_fail).",
+                                     type(exc).__name__, exc)  # fmt: skip
+                raise AirflowSkipException(f"{type(exc).__name__}: {exc}") from exc
         try:
             return super().execute(context)
         except (AirflowSkipException, AirflowSensorTimeout) as exc:

@@ -161,7 +161,8 @@ def test_example_dags_run_on_real_workers(deployment, emu):
         assert [r["state"] for r in dag_runs] == ["success"] * len(dag_runs), (dag_id, _logs(home))
         for run in dag_runs:
             states = _task_states(env, dag_id, run["run_id"])
-            assert set(states.values()) == {"success"}, (dag_id, states, _logs(home))
+            if set(states.values()) != {"success"}:  # pytest.fail: an assert's message would be cut short
+                pytest.fail(f"{dag_id} {run['run_id']}: {states}\n{_logs(home)}")
     assert _task_states(env, DAG_ID, run_ids[0]).keys() == set(TASKS)
     recipe = runs[DAG_ID]
     assert recipe[0]["end_date"] <= recipe[1]["start_date"]  # one after the other, in trigger order

@@ -161,6 +161,18 @@ def test_missing_run_id_is_one_clear_message_and_soft_fails(s3, run_state):
         _sensor(deferrable=True, soft_fail=False).execute(_ctx(run_id=None))
 
 
+def test_a_deferrable_sensor_that_cannot_defer_soft_fails_whatever_the_error(s3, run_state, monkeypatch):
+    # e.g. the Sync connection lookup timing out on a loaded deployment, before the trigger is handed over
+    def broken(self):
+        raise ConnectionError("execution API did not answer")
+
+    monkeypatch.setattr(SyncPredictionSensor, "_sync_settings", broken)
+    with pytest.raises(AirflowSkipException, match="ConnectionError: execution API did not answer"):
+        _sensor(deferrable=True).execute(_ctx())
+    with pytest.raises(ConnectionError):
+        _sensor(deferrable=True, soft_fail=False).execute(_ctx())
+
+
 def test_unreadable_log_destination_names_the_connection(s3, run_state, sync_conn):  # noqa: F811
     sync_conn(log_destination="s3://no-such-bucket/logs")
     run_state.update(life_cycle_state="TERMINATED", result_state="SUCCESS")
