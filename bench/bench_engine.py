@@ -93,13 +93,49 @@ def make_policies(names: Sequence[str]) -> list[Policy]:
     return out
 
 
-def closed_loop(workloads: Sequence[str], episodes: int, iterations: int, policies: list[Policy], seed: int) -> dict:
-    rng = np.random.default_rng(seed)
+def closed_loop(
+    workloads: Sequence[str], episodes: int, iterations: int, policies: list[Policy], seeds: Sequence[int]
+) -> dict:
+    """Figures per policy over the episodes of every seed pooled (one seed's 36 episodes are one draw of start
+    configurations; a share moves by 3-6 points per episode), and per seed under `_per_seed` when there are more."""
     results: dict[str, list[Episode]] = {p.name: [] for p in policies}
     worlds: dict[str, EmulatorWorld] = {}
+    per_seed = {}
+    for seed in seeds:
+        eps = _closed_loop_episodes(workloads, episodes, iterations, policies, seed, worlds)
+        for name, runs in eps.items():
+            results[name] += runs
+        if len(seeds) > 1:
+            per_seed[seed] = _summaries(eps, worlds)
+    out = _summaries(results, worlds)
+    if per_seed:
+        out["_per_seed"] = per_seed
+    return out
+
+
+def _summaries(results: dict[str, list[Episode]], worlds: dict[str, EmulatorWorld]) -> dict:
+    out = {name: summarize(eps) for name, eps in results.items()}
+    for name, eps in results.items():
+        out[name]["sla_violation_rate_feasible"] = feasible_violation_rate(eps, worlds)
+    if results:
+        out["_step_limited_oracle"] = step_limited_saving(next(iter(results.values())), worlds)
+    return out
+
+
+def _closed_loop_episodes(
+    workloads: Sequence[str],
+    episodes: int,
+    iterations: int,
+    policies: list[Policy],
+    seed: int,
+    worlds: dict[str, EmulatorWorld],
+) -> dict[str, list[Episode]]:
+    rng = np.random.default_rng(seed)
+    results: dict[str, list[Episode]] = {p.name: [] for p in policies}
     for name in workloads:
-        wl = load_workload(name)
-        world = worlds[name] = EmulatorWorld(wl)
+        if name not in worlds:
+            worlds[name] = EmulatorWorld(load_workload(name))
+        world = worlds[name]
         starts = []
         while len(starts) < episodes:
             c = world.candidates[int(rng.integers(len(world.candidates)))]
@@ -119,12 +155,7 @@ def closed_loop(workloads: Sequence[str], episodes: int, iterations: int, polici
                 took = time.perf_counter() - t0
                 print(f"  {name:14s} start {start.describe():28s} slack {slack:.1f} {pol.name:10s} "
                       f"-> {ep.runs[-1].config.describe():28s} {took:5.1f}s", file=sys.stderr)  # fmt: skip
-    out = {name: summarize(eps) for name, eps in results.items()}
-    for name, eps in results.items():
-        out[name]["sla_violation_rate_feasible"] = feasible_violation_rate(eps, worlds)
-    if results:
-        out["_step_limited_oracle"] = step_limited_saving(next(iter(results.values())), worlds)
-    return out
+    return results
 
 
 def feasible_violation_rate(episodes: Sequence[Episode], worlds: dict[str, EmulatorWorld]) -> float | None:
@@ -284,8 +315,9 @@ def _pct(v) -> str:
     return "   -" if v is None else f"{100 * v:4.0f}%"
 
 
-def print_closed_loop(res: dict) -> None:
-    print("\n== Closed loop on the emulator's workloads (oracle = cheapest candidate meeting the SLA in expectation)")
+def print_closed_loop(res: dict, title: str = "") -> None:
+    oracle = "oracle = cheapest candidate meeting the SLA in expectation"
+    print(f"\n== Closed loop on the emulator's workloads{title} ({oracle})")
     head = (f"{'policy':12s} {'eps':>4s} {'1shot ok':>8s} {'med cost':>8s} {'oracle':>7s} {'sav/orc':>7s} "
             f"{'@3 10%':>7s} {'@5 10%':>7s} {'@5 5%':>6s} {'@10 10%':>7s} {'SLA viol':>8s} {'failed':>6s}")  # fmt: skip
     print(head)
@@ -325,7 +357,9 @@ def main(argv: list[str] | None = None) -> int:
         default=["engine", "engine-bb", "engine-step4", "stay", "random", "heuristic", "bayesopt"],
     )
     ap.add_argument("--sections", nargs="*", default=["closed", "heal", "backtest", "latency"])
-    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument(
+        "--seed", type=int, nargs="+", default=[7], help="one or more seeds; the closed loop pools their episodes"
+    )
     ap.add_argument("--json", type=Path, help="also write all figures to this JSON file")
     args = ap.parse_args(argv)
     if args.quick:
@@ -336,10 +370,13 @@ def main(argv: list[str] | None = None) -> int:
         out["closed_loop"] = closed_loop(
             args.workloads, args.episodes, args.iterations, make_policies(args.policies), args.seed
         )
-        print_closed_loop(out["closed_loop"])
+        for seed, res in out["closed_loop"].get("_per_seed", {}).items():
+            print_closed_loop(res, f", seed {seed}")
+        seeds = ", ".join(map(str, args.seed))
+        print_closed_loop(out["closed_loop"], f", seeds {seeds} pooled" if len(args.seed) > 1 else f", seed {seeds}")
     if "heal" in args.sections:
         pols = make_policies([p for p in args.policies if p not in ("random", "stay")])
-        out["auto_heal"] = heal = auto_heal(pols, args.seed)
+        out["auto_heal"] = heal = auto_heal(pols, args.seed[0])
         print("\n== Auto-heal (join_etl, SLA 1.6x the start's runtime; runs after the change until the SLA is met)")
         for case, per in heal.items():
             for name, r in per.items():
@@ -347,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {case:14s} {name:12s} runs to meet SLA again: {heal_runs!s:4s} "
                       f"violations: {r['violations_after_change']}  configs: {', '.join(r['configs'][:4])}")  # noqa: E501  # fmt: skip
     if "backtest" in args.sections:
-        res = backtest_section(args.policies, args.seed, args.iterations)
+        res = backtest_section(args.policies, args.seed[0], args.iterations)
         out["backtest"] = res
         print("\n== backtest on an emulator-measured table (join_etl, aggregation, memory_hungry; slack 0.25)")
         print_closed_loop(res["policies"])

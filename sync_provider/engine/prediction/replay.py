@@ -127,14 +127,30 @@ MEASURED_RATE_BOUNDS = (0.5, 2.0)
 MEASURED_MIN_SHARE = 0.05
 
 
-def _measured_factor(seconds: float, mbytes: float, prior: float, total: float, cap: float = np.inf) -> float:
-    """Measured over prior bandwidth (1 when too little was timed, or when the measure only shows the cap)."""
+def _measured_rate(seconds: float, mbytes: float, total: float) -> float | None:
+    """MB/s the profile measured, or None when too little of the stages' time was timed to trust it."""
     if seconds < MEASURED_MIN_SHARE * total or mbytes <= 0:
+        return None
+    return mbytes / seconds
+
+
+def _disk_factor(rate: float | None, prior: float) -> float:
+    """Measured over prior local-disk bandwidth, within MEASURED_RATE_BOUNDS."""
+    return 1.0 if rate is None else float(np.clip(rate / prior, *MEASURED_RATE_BOUNDS))
+
+
+def _network_factor(rate: float | None, prior: float) -> float:
+    """Measured over prior network share per core, from S3 reads and writes per task.
+
+    One S3 connection carries at most S3_MBPS_PER_TASK, so a rate at that cap says only "at least the cap":
+    the prior stands unless it was lower. Below the cap the rate is the node's share, bounded like the disk's
+    against what the prior let a task reach (the cap, where the prior is above it)."""
+    if rate is None:
         return 1.0
-    rate = mbytes / seconds
-    if rate >= 0.9 * cap:
-        rate = max(rate, prior)  # at the per-connection cap: the node's own share is at least that, maybe more
-    return float(np.clip(rate / prior, *MEASURED_RATE_BOUNDS))
+    reachable = min(prior, S3_MBPS_PER_TASK)
+    if rate >= 0.9 * S3_MBPS_PER_TASK:
+        return float(np.clip(max(rate / prior, 1.0), *MEASURED_RATE_BOUNDS))
+    return float(np.clip(rate / reachable, *MEASURED_RATE_BOUNDS)) * reachable / prior
 
 
 def measured_bandwidths(work: StageWork, ref: ConfigArrays, cand: ConfigArrays) -> tuple[ConfigArrays, ConfigArrays]:
@@ -147,18 +163,14 @@ def measured_bandwidths(work: StageWork, ref: ConfigArrays, cand: ConfigArrays) 
     no table states, and this is where one run shows it."""
     total = float((work.cpu + work.gc + work.fetch + work.write + work.untimed).sum())
     disk0, net0 = float(ref.disk_per_core_mbps[0]), float(ref.net_per_core_mbps[0])
-    k_disk = _measured_factor(float(work.write.sum()), float(work.shuffle_write_bytes.sum()) / 1e6, disk0, total)
+    k_disk = _disk_factor(
+        _measured_rate(float(work.write.sum()), float(work.shuffle_write_bytes.sum()) / 1e6, total), disk0
+    )
     ref = replace(ref, disk_per_core_mbps=ref.disk_per_core_mbps * k_disk)
     io, _ = _split_spill(work, ref)
     clean = (work.spill_bytes_per_task <= 0) & (work.s3_bytes > 0)
-    k_net = _measured_factor(
-        float(io[clean].sum()), float(work.s3_bytes[clean].sum()) / 1e6, min(net0, S3_MBPS_PER_TASK), total,
-        cap=S3_MBPS_PER_TASK,
-    )  # fmt: skip
-    if net0 > S3_MBPS_PER_TASK and k_net > 1.0:
-        k_net = 1.0  # the prior already said "at the cap": a measure at the cap adds nothing
-    elif net0 > S3_MBPS_PER_TASK:
-        k_net = k_net * S3_MBPS_PER_TASK / net0  # slower than the cap: the node's share is what was measured
+    s3_rate = _measured_rate(float(io[clean].sum()), float(work.s3_bytes[clean].sum()) / 1e6, total)
+    k_net = _network_factor(s3_rate, net0)
     if k_disk == 1.0 and k_net == 1.0:
         return ref, cand
     same = cand.family_code == ref.family_code[0]

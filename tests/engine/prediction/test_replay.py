@@ -151,6 +151,25 @@ def test_the_reference_nodes_network_share_is_measured_from_its_s3_reads():
     assert mcands.net_per_core_mbps[1] == cands.net_per_core_mbps[1]
 
 
+@pytest.mark.parametrize("rate", [85.0, 95.0])
+def test_s3_reads_at_one_connections_cap_keep_a_faster_nodes_network_prior(rate):
+    from sync_provider.engine.prediction.replay import measured_bandwidths
+
+    # An r5.xlarge's network share per core is above the 90 MB/s one S3 connection carries: reading at (about)
+    # the cap says only that the node is at least that fast, so its shuffle fetches keep the prior.
+    ref = TABLE.arrays([cfg(4, "r5.xlarge")])
+    mref, _ = measured_bandwidths(StageWork.from_profile(_io_profile(rate)), ref, TABLE.arrays([cfg(8, "r5.xlarge")]))
+    assert mref.net_per_core_mbps[0] == ref.net_per_core_mbps[0]
+
+
+def test_s3_reads_below_the_cap_on_a_faster_node_set_its_network_share():
+    from sync_provider.engine.prediction.replay import measured_bandwidths
+
+    ref = TABLE.arrays([cfg(4, "r5.xlarge")])
+    mref, _ = measured_bandwidths(StageWork.from_profile(_io_profile(60.0)), ref, TABLE.arrays([cfg(8, "r5.xlarge")]))
+    assert mref.net_per_core_mbps[0] == pytest.approx(60.0, rel=0.01)
+
+
 def test_a_measured_slow_network_predicts_more_gain_on_a_faster_one():
     # r5.xlarge's network per core is above one S3 connection's cap: reading at 40 MB/s per task on the m5, the
     # scan gains 90/40 there, against 90/59 on the prior alone.
