@@ -319,7 +319,8 @@ def print_closed_loop(res: dict, title: str = "") -> None:
     oracle = "oracle = cheapest candidate meeting the SLA in expectation"
     print(f"\n== Closed loop on the emulator's workloads{title} ({oracle})")
     head = (f"{'policy':12s} {'eps':>4s} {'1shot ok':>8s} {'med cost':>8s} {'oracle':>7s} {'sav/orc':>7s} "
-            f"{'@3 10%':>7s} {'@5 10%':>7s} {'@5 5%':>6s} {'@10 10%':>7s} {'SLA viol':>8s} {'failed':>6s}")  # fmt: skip
+            f"{'1s viol':>7s} {'@3 10%':>7s} {'@5 10%':>7s} {'@5 5%':>6s} {'@10 10%':>7s} {'SLA viol':>8s} "
+            f"{'failed':>6s}")  # fmt: skip
     print(head)
     for name, m in res.items():
         if name.startswith("_"):
@@ -331,6 +332,7 @@ def print_closed_loop(res: dict, title: str = "") -> None:
 
         print(f"{name:12s} {m['episodes']:4d} {_pct(s['cheaper_within_sla']):>8s} {_pct(s['median_cost_change']):>8s} "
               f"{_pct(s['oracle_median_cost_change']):>7s} {_pct(s['saving_vs_oracle']):>7s} "
+              f"{_pct(s['sla_violations']):>7s} "
               f"{_pct(g('after_3', 'within_10pct')):>7s} {_pct(g('after_5', 'within_10pct')):>7s} "
               f"{_pct(g('after_5', 'within_5pct')):>6s} {_pct(g('after_10', 'within_10pct')):>7s} "
               f"{_pct(m['sla_violation_rate']):>8s} {m['failed_runs']:6d}")  # fmt: skip

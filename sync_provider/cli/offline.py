@@ -83,7 +83,7 @@ def _pct(v: float | None) -> str:
 
 def _print_table(result: dict) -> None:
     table = Table(title=f"backtest: {', '.join(result['workloads'])} (SLA = {result['sla']}, slack {result['slack']})")
-    cols = ["policy", "episodes", "1-shot ok", "1-shot med. cost", "oracle med.", "saving/oracle"]
+    cols = ["policy", "episodes", "1-shot ok", "1-shot med. cost", "oracle med.", "saving/oracle", "1-shot SLA viol."]
     ks = sorted({k for m in result["policies"].values() for k in m["closed_loop"]}, key=lambda s: int(s.split("_")[1]))
     cols += [f"{k.replace('after_', '@')} <=10%" for k in ks] + ["SLA viol.", "failed"]
     for c in cols:
@@ -97,6 +97,7 @@ def _print_table(result: dict) -> None:
             _pct(s["median_cost_change"]),
             _pct(s["oracle_median_cost_change"]),
             _pct(s["saving_vs_oracle"]),
+            _pct(s["sla_violations"]),
         ]
         row += [_pct(m["closed_loop"][k]["within_10pct"]) for k in ks]
         row += [_pct(m["sla_violation_rate"]), str(m["failed_runs"])]

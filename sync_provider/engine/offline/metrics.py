@@ -2,7 +2,8 @@
 
 - single shot: among episodes the oracle can improve (its cost at least `IMPROVABLE` below the start's), the
   share whose first recommended run succeeded within the SLA at a lower expected cost than the start; the
-  median cost change of that run and of the oracle, and the ratio of the two savings.
+  median cost change of that run and of the oracle, and the ratio of the two savings; and, over every episode,
+  the share whose first recommended run failed or missed the SLA (what trusting one recommendation risks).
 - closed loop after K runs: the share of episodes whose configuration at run K is expected to meet the SLA at
   a cost within 10% (5%) of the oracle's for that run.
 - SLA violations: share of the policy's runs (every run after the start) that failed or missed the SLA;
@@ -21,6 +22,10 @@ IMPROVABLE = 0.03
 CHECKPOINTS = (3, 5, 10)
 
 
+def _run_met_sla(ep: Episode, runtime_s: float | None) -> bool:
+    return runtime_s is not None and (ep.sla_seconds is None or runtime_s <= ep.sla_seconds)
+
+
 def _meets(ep: Episode, k: int) -> bool:
     rt = ep.expected_runtimes[k]
     return rt is not None and (ep.sla_seconds is None or rt <= ep.sla_seconds * 1.0001)
@@ -33,18 +38,20 @@ def summarize(episodes: Sequence[Episode], checkpoints: Iterable[int] = CHECKPOI
     wins, changes, oracle_changes = 0, [], []
     for e in improvable:
         first = e.runs[1]
-        ok = first.runtime_s is not None and (e.sla_seconds is None or first.runtime_s <= e.sla_seconds)
-        if ok and e.expected_costs[1] < e.expected_costs[0]:
+        if _run_met_sla(e, first.runtime_s) and e.expected_costs[1] < e.expected_costs[0]:
             wins += 1
         changes.append(e.expected_costs[1] / e.expected_costs[0] - 1.0)
         oracle_changes.append(e.oracle_costs[1] / e.expected_costs[0] - 1.0)
     med, omed = (median(changes), median(oracle_changes)) if changes else (None, None)
+    firsts = [(e, e.runs[1]) for e in episodes if len(e.runs) > 1]
+    first_bad = sum(1 for e, r in firsts if not _run_met_sla(e, r.runtime_s))
     out["single_shot"] = {
         "improvable_episodes": len(improvable),
         "cheaper_within_sla": wins / len(improvable) if improvable else None,
         "median_cost_change": med,
         "oracle_median_cost_change": omed,
         "saving_vs_oracle": (med / omed) if med is not None and omed else None,
+        "sla_violations": first_bad / len(firsts) if firsts else None,
     }
     closed = {}
     for k in checkpoints:
@@ -56,7 +63,7 @@ def summarize(episodes: Sequence[Episode], checkpoints: Iterable[int] = CHECKPOI
         closed[f"after_{k}"] = {"within_10pct": w10 / len(eps), "within_5pct": w5 / len(eps)}
     out["closed_loop"] = closed
     runs = [(e, r) for e in episodes for r in e.runs[1:]]
-    bad = sum(1 for e, r in runs if r.runtime_s is None or (e.sla_seconds is not None and r.runtime_s > e.sla_seconds))
+    bad = sum(1 for e, r in runs if not _run_met_sla(e, r.runtime_s))
     failed = sum(1 for _, r in runs if r.runtime_s is None)
     out["sla_violation_rate"] = bad / len(runs) if runs else None
     out["failed_runs"] = failed
