@@ -1,0 +1,35 @@
+"""The engine benchmark runs from its one command: a small run through the script, as a user would start it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "bench_engine.py"
+
+
+def test_several_seeds_print_a_table_each_and_pool_their_episodes(tmp_path):
+    out = tmp_path / "bench.json"
+    args = ["--quick", "--sections", "closed", "--policies", "engine", "stay", "--iterations", "3"]
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), *args, "--seed", "3", "5", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for title in ("seed 3 (", "seed 5 (", "seeds 3, 5 pooled"):
+        assert title in proc.stdout
+    res = json.loads(out.read_text())["closed_loop"]
+    per_seed = res["_per_seed"]
+    assert sorted(per_seed) == ["3", "5"]
+    for policy in ("engine", "stay"):
+        assert res[policy]["episodes"] == sum(s[policy]["episodes"] for s in per_seed.values()) == 12
+        assert res[policy]["runs"] == 12 * 3
+        shot = res[policy]["single_shot"]
+        assert 0.0 <= shot["sla_violations"] <= 1.0
+    # Staying never moves: its cost changes only with the data, never by a saving.
+    assert res["stay"]["single_shot"]["median_cost_change"] < 0.05
