@@ -31,5 +31,8 @@ def test_several_seeds_print_a_table_each_and_pool_their_episodes(tmp_path):
         assert res[policy]["runs"] == 12 * 3
         shot = res[policy]["single_shot"]
         assert 0.0 <= shot["sla_violations"] <= 1.0
+    # The ceiling of a p90-safe policy is a share, and only for the runs the episodes reached.
+    assert 0.0 <= res["_p90_safe_oracle"]["after_3"] <= 1.0
+    assert res["_p90_safe_oracle"]["after_5"] is None
     # Staying never moves: its cost changes only with the data, never by a saving.
     assert res["stay"]["single_shot"]["median_cost_change"] < 0.05
