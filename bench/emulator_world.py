@@ -19,6 +19,7 @@ from sync_provider.emulator.simulator import ClusterSpec, expected, simulate
 from sync_provider.emulator.workloads import Workload
 from sync_provider.engine.evidence.cost import CostModel, PricingSettings
 from sync_provider.engine.evidence.eventlog import parse_eventlog
+from sync_provider.engine.evidence.profile import data_input_bytes
 from sync_provider.engine.models import ClusterConfig, CostBreakdown, RunObservation
 from sync_provider.engine.offline.episodes import Outcome
 
@@ -86,7 +87,8 @@ class EmulatorWorld:
             config=config,
             runtime_s=sim.runtime_s if sim.succeeded else None,
             succeeded=sim.succeeded,
-            input_bytes=sim.input_bytes or None,
+            # As the product measures it (from the event log) when there is one.
+            input_bytes=(data_input_bytes(profile) if profile is not None else sim.input_bytes) or None,
             cost=CostBreakdown(cloud_usd=sim.cost.cloud_usd, dbu_usd=sim.cost.dbu_usd),
             profile=profile,
             run_id=str(run_index),

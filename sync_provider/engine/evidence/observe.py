@@ -5,7 +5,7 @@ from __future__ import annotations
 from sync_provider.engine.evidence.catalog import UnknownInstanceType
 from sync_provider.engine.evidence.cluster_report import ClusterReport
 from sync_provider.engine.evidence.cost import CostModel
-from sync_provider.engine.evidence.profile import Profile
+from sync_provider.engine.evidence.profile import Profile, data_input_bytes
 from sync_provider.engine.models import ClusterConfig, RunObservation
 
 
@@ -50,7 +50,7 @@ def build_observation(report: ClusterReport, profile: Profile | None, cost_model
         config=config,
         runtime_s=runtime if runtime and runtime > 0 else None,
         succeeded=report.succeeded,
-        input_bytes=profile.input_bytes if profile is not None else None,
+        input_bytes=data_input_bytes(profile) if profile is not None else None,
         cost=cost,
         profile=profile,
         run_id=report.run_id,

@@ -137,3 +137,32 @@ class Profile(BaseModel):
     shuffle_write_bytes: int = 0
     memory_spilled_bytes: int = 0
     disk_spilled_bytes: int = 0
+
+
+def data_input_bytes(profile: Profile) -> int:
+    """Input the job reads once: the size of its data, which its re-reads must not inflate.
+
+    `input_bytes` sums every read, so a job that caches its data and re-reads it from storage when the cache does
+    not fit (iterative training on small-memory nodes) or a retried stage reads "more data" on one cluster than
+    on another. Here each stage counts once (its largest attempt), each stage belongs to the first job that lists
+    it (later jobs list stages they skip), and jobs made of the same stages (the iterations of a loop) count as
+    one, the largest. Without job records: every stage once."""
+    per_stage: dict[int, int] = {}
+    names: dict[int, str] = {}
+    for s in profile.stages:
+        per_stage[s.stage_id] = max(per_stage.get(s.stage_id, 0), s.input_bytes)
+        names[s.stage_id] = s.name
+    if not profile.jobs:
+        return sum(per_stage.values())
+    owner: dict[int, int] = {}
+    for job in sorted(profile.jobs, key=lambda j: j.job_id):
+        for sid in job.stage_ids:
+            owner.setdefault(sid, job.job_id)
+    by_signature: dict[tuple[str, ...], int] = {}
+    for job in profile.jobs:
+        own = [sid for sid in dict.fromkeys(job.stage_ids) if owner[sid] == job.job_id and sid in per_stage]
+        signature = tuple(sorted(names[sid] for sid in own))
+        total = sum(per_stage[sid] for sid in own)
+        by_signature[signature] = max(by_signature.get(signature, 0), total)
+    unowned = sum(b for sid, b in per_stage.items() if sid not in owner)
+    return sum(by_signature.values()) + unowned

@@ -154,7 +154,7 @@ def build_history(req: Mapping[str, Any]) -> list[RunObservation]:
                     config=cfg,
                     runtime_s=runtime,
                     succeeded=succeeded,
-                    input_bytes=h.get("input_bytes"),
+                    input_bytes=_input_bytes(h, profile),
                     profile=profile,
                     run_id=str(h.get("run_id", i)),
                 )
@@ -164,6 +164,15 @@ def build_history(req: Mapping[str, Any]) -> list[RunObservation]:
     if not out:
         raise InvalidRequestError("history is empty: give at least one finished run (config and runtime_s)")
     return out
+
+
+def _input_bytes(run: Mapping[str, Any], profile: Any) -> Any:
+    """The request's `input_bytes` when given, else what the event log says the job read once."""
+    if run.get("input_bytes") is not None or profile is None:
+        return run.get("input_bytes")
+    from sync_provider.engine.evidence.profile import data_input_bytes
+
+    return data_input_bytes(profile) or None
 
 
 def _parse_eventlog(path: str, i: int):

@@ -190,3 +190,17 @@ def test_observation_carries_config_cost_and_version():
     assert obs.runtime_s == 54 * 60 and obs.succeeded and obs.config_version == 3
     assert obs.cost is not None and obs.cost.total_usd > 0
     assert obs.run_id == "77"
+
+
+def test_observation_measures_the_input_the_job_reads_once():
+    from sync_provider.engine.evidence.profile import JobProfile, Profile, StageProfile
+
+    transport, _ = fake_workspace()
+    report = build_cluster_report(api_for(transport), 77)
+    # A loop whose later passes re-read part of their cached input: 300 bytes read, 200 of data.
+    stages = [StageProfile(stage_id=0, name="load", input_bytes=100)] + [
+        StageProfile(stage_id=i, name="pass", input_bytes=100 if i == 1 else 50) for i in (1, 2, 3)
+    ]
+    jobs = [JobProfile(job_id=i, stage_ids=[i]) for i in range(4)]
+    profile = Profile(stages=stages, jobs=jobs, input_bytes=300)
+    assert build_observation(report, profile, CostModel()).input_bytes == 200

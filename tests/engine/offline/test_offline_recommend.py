@@ -103,3 +103,20 @@ def test_history_with_an_event_log_uses_the_profile(tmp_path):
     assert "profile model" in out["reason"]
     bad = answer(request(history=[{**hist[0], "eventlog": str(tmp_path / "missing")}]))
     assert "could not be parsed" in bad["error"]
+
+
+def test_an_event_log_gives_the_input_size_unless_the_request_does(tmp_path):
+    from sync_provider.emulator.eventlog_writer import write_eventlog
+    from sync_provider.emulator.simulator import ClusterSpec, simulate
+    from sync_provider.emulator.workloads import load_workload
+    from sync_provider.engine.offline.requests import build_history
+
+    # Iterative training on small-memory nodes re-reads its cached input: the data is what it reads once.
+    sim = simulate(load_workload("iterative_ml"), ClusterSpec("c5.2xlarge", 5), 0, seed=1)
+    path = tmp_path / "eventlog"
+    write_eventlog(sim, path)
+    run = {"instance_type": "c5.2xlarge", "num_workers": 5, "runtime_s": sim.runtime_s, "eventlog": str(path)}
+    (from_log,) = build_history(request(history=[run]))
+    assert from_log.input_bytes is not None and 0 < from_log.input_bytes < 0.5 * sim.input_bytes
+    (given,) = build_history(request(history=[{**run, "input_bytes": 123}]))
+    assert given.input_bytes == 123
