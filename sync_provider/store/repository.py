@@ -21,6 +21,7 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from sync_provider.engine.evidence.profile import data_input_bytes
 from sync_provider.engine.models import (
     ApplyMode,
     ClusterConfig,
@@ -275,8 +276,11 @@ class SyncStore:
             return [_run(r) for r in s.scalars(select(Run).where(Run.project_id == pid).order_by(Run.pk))]
 
     def history(self, project_id: str) -> list[RunObservation]:
-        """The project's observations, oldest first: what the engine takes."""
-        return [r.observation for r in self.list_runs(project_id)]
+        """The project's observations, oldest first: what the engine takes.
+
+        The input size is measured again from each run's profile, so that runs recorded before the data size was
+        what a job reads once (their `input_bytes` counted re-reads) agree with newer ones."""
+        return [_data_size_from_profile(r.observation) for r in self.list_runs(project_id)]
 
     # ------------------------------------------------------------------ predictions
 
@@ -522,6 +526,13 @@ def _project(r: Project) -> ProjectRecord:
         created_at=_aware(r.created_at),
         updated_at=_aware(r.updated_at),
     )
+
+
+def _data_size_from_profile(obs: RunObservation) -> RunObservation:
+    if obs.profile is None:
+        return obs
+    size = data_input_bytes(obs.profile) or None
+    return obs if size == obs.input_bytes else obs.model_copy(update={"input_bytes": size})
 
 
 def _run(r: Run) -> RunRecord:

@@ -377,3 +377,17 @@ def _backend_pid(store: SyncStore) -> int | None:
 def _fork_child(store: SyncStore, project_id: str, results) -> None:
     results.put(_backend_pid(store))
     store.append_config(project_id, M5, expected_version=None, actor="child", reason="from the forked child")
+
+
+def test_history_measures_the_input_of_runs_recorded_before_the_data_size_counted_reads_once(store: SyncStore) -> None:
+    from sync_provider.engine.evidence.profile import JobProfile, Profile, StageProfile
+
+    p = store.create_project("cached-training", goals=Goals())
+    # A loop that re-read half its cached input twice: recorded (by an older version) as 200 bytes of input.
+    stages = [StageProfile(stage_id=i, name="pass", num_tasks=8, input_bytes=100 if i == 0 else 50) for i in range(3)]
+    profile = Profile(stages=stages, jobs=[JobProfile(job_id=i, stage_ids=[i]) for i in range(3)], input_bytes=200)
+    old = _obs(M5).model_copy(update={"input_bytes": 200, "profile": profile})
+    store.record_run(p.id, old, external_run_id="1")
+    store.record_run(p.id, _obs(R5), external_run_id="2")  # no profile: kept as recorded
+    assert [o.input_bytes for o in store.history(p.id)] == [100, 10**9]
+    assert store.list_runs(p.id)[0].observation.input_bytes == 200  # the record itself is not rewritten

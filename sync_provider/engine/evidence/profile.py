@@ -145,20 +145,22 @@ def data_input_bytes(profile: Profile) -> int:
     `input_bytes` sums every read, so a job that caches its data and re-reads it from storage when the cache does
     not fit (iterative training on small-memory nodes) or a retried stage reads "more data" on one cluster than
     on another. Here each stage counts once (its largest attempt), each stage belongs to the first job that lists
-    it (later jobs list stages they skip), and jobs made of the same stages (the iterations of a loop) count as
-    one, the largest. Without job records: every stage once."""
+    it (later jobs list stages they skip), and jobs made of the same stages, by name and task count (the
+    iterations of a loop), count as one, the largest. Two tables written from the same line of code have the
+    same stage names but, as a rule, not the same number of files to read, so both count. Without job records:
+    every stage once."""
     per_stage: dict[int, int] = {}
-    names: dict[int, str] = {}
+    names: dict[int, tuple[str, int]] = {}
     for s in profile.stages:
         per_stage[s.stage_id] = max(per_stage.get(s.stage_id, 0), s.input_bytes)
-        names[s.stage_id] = s.name
+        names[s.stage_id] = (s.name, s.num_tasks)
     if not profile.jobs:
         return sum(per_stage.values())
     owner: dict[int, int] = {}
     for job in sorted(profile.jobs, key=lambda j: j.job_id):
         for sid in job.stage_ids:
             owner.setdefault(sid, job.job_id)
-    by_signature: dict[tuple[str, ...], int] = {}
+    by_signature: dict[tuple[tuple[str, int], ...], int] = {}
     for job in profile.jobs:
         own = [sid for sid in dict.fromkeys(job.stage_ids) if owner[sid] == job.job_id and sid in per_stage]
         signature = tuple(sorted(names[sid] for sid in own))

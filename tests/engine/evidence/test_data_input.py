@@ -5,12 +5,17 @@ from __future__ import annotations
 from sync_provider.engine.evidence.profile import JobProfile, Profile, StageProfile, data_input_bytes
 
 
-def _profile(stages: list[tuple[int, str, int, int]], jobs: list[tuple[int, list[int]]]) -> Profile:
-    """`stages`: (stage id, name, input bytes, attempt); `jobs`: (job id, its stage ids)."""
+def _profile(stages: list[tuple], jobs: list[tuple[int, list[int]]]) -> Profile:
+    """`stages`: (stage id, name, input bytes, attempt[, tasks]); `jobs`: (job id, its stage ids)."""
     return Profile(
-        stages=[StageProfile(stage_id=i, name=n, input_bytes=b, attempt_id=a) for i, n, b, a in stages],
+        stages=[
+            StageProfile(
+                stage_id=st[0], name=st[1], input_bytes=st[2], attempt_id=st[3], num_tasks=(st[4:] or [200])[0]
+            )
+            for st in stages
+        ],
         jobs=[JobProfile(job_id=j, stage_ids=ids) for j, ids in jobs],
-        input_bytes=sum(b for _, _, b, _ in stages),
+        input_bytes=sum(st[2] for st in stages),
     )
 
 
@@ -42,3 +47,12 @@ def test_a_stage_a_later_job_lists_but_skips_belongs_to_the_job_that_ran_it():
 def test_without_job_records_every_stage_counts_once():
     p = _profile([(0, "scan", 50, 0), (0, "scan", 50, 1), (1, "scan", 30, 0)], [])
     assert data_input_bytes(p) == 80
+
+
+def test_two_tables_written_from_the_same_line_of_code_both_count():
+    # PySpark names stages after the call site: two writes from one helper have the same stage names, but read
+    # different numbers of files.
+    p = _profile(
+        [(0, "save at helper.py:12", 70, 0, 120), (1, "save at helper.py:12", 30, 0, 40)], [(0, [0]), (1, [1])]
+    )
+    assert data_input_bytes(p) == 100
