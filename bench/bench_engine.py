@@ -42,7 +42,7 @@ from sync_provider.engine.offline.episodes import (  # noqa: E402
     oracle,
     run_episode,
 )
-from sync_provider.engine.offline.metrics import IMPROVABLE, summarize  # noqa: E402
+from sync_provider.engine.offline.metrics import EXPECTED_TOLERANCE, IMPROVABLE, summarize, within_sla  # noqa: E402
 from sync_provider.engine.recommend import recommend  # noqa: E402
 
 SLACKS = (0.2, 0.5, 1.0)
@@ -169,11 +169,11 @@ def feasible_violation_rate(episodes: Sequence[Episode], worlds: dict[str, Emula
         world = worlds[e.workload]
         for k, r in enumerate(e.runs[1:], start=1):
             runs += 1
-            if r.runtime_s is not None and (e.sla_seconds is None or r.runtime_s <= e.sla_seconds):
+            if within_sla(r.runtime_s, e.sla_seconds):
                 continue
             best, _ = oracle(world, k, e.sla_seconds)
             rt = world.expected(best, k)[0]
-            bad += rt is not None and (e.sla_seconds is None or rt <= e.sla_seconds * 1.0001)
+            bad += within_sla(rt, e.sla_seconds, EXPECTED_TOLERANCE)
     return bad / runs if runs else None
 
 

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from sync_provider.engine.errors import EngineError, InvalidRequestError
 from sync_provider.engine.evidence.catalog import Catalog, UnknownInstanceType
 from sync_provider.engine.evidence.cost import CostModel, PricingSettings
+from sync_provider.engine.evidence.profile import Profile, data_input_bytes
 from sync_provider.engine.models import ClusterConfig, Constraints, Goals, Preference, RunObservation
 from sync_provider.engine.recommend import recommend
 
@@ -166,12 +167,10 @@ def build_history(req: Mapping[str, Any]) -> list[RunObservation]:
     return out
 
 
-def _input_bytes(run: Mapping[str, Any], profile: Any) -> Any:
+def _input_bytes(run: Mapping[str, Any], profile: Profile | None) -> Any:
     """The request's `input_bytes` when given, else what the event log says the job read once."""
     if run.get("input_bytes") is not None or profile is None:
         return run.get("input_bytes")
-    from sync_provider.engine.evidence.profile import data_input_bytes
-
     return data_input_bytes(profile) or None
 
 
