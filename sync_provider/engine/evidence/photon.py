@@ -39,12 +39,17 @@ def _matches(name: str, prefixes: tuple[str, ...]) -> bool:
     return any(low.startswith(p) for p in prefixes)
 
 
+def is_neutral_operator(name: str) -> bool:
+    """A plan node that only wraps or re-reads others (WholeStageCodegen, ColumnarToRow, query stages)."""
+    return _matches(name, NEUTRAL_OPERATORS)
+
+
 def operator_share(profile: Profile) -> float:
     """Share of the plan's (non-wrapper) operators that Photon runs natively; Photon operators count as native."""
     native = total = 0
     for ex in profile.sql_executions:
         for name, count in ex.operators.items():
-            if _matches(name, NEUTRAL_OPERATORS):
+            if is_neutral_operator(name):
                 continue
             total += count
             native += count if _matches(name, NATIVE_OPERATORS) else 0

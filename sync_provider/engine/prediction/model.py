@@ -9,7 +9,7 @@ black-box scaling law. Recent runs weigh more, and much more when the input is g
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -17,7 +17,7 @@ import numpy as np
 from sync_provider.engine.models import RunObservation
 from sync_provider.engine.prediction.blackbox import ScalingModel
 from sync_provider.engine.prediction.correction import Correction
-from sync_provider.engine.prediction.replay import StageWork, memory_risk, replay
+from sync_provider.engine.prediction.replay import StageWork, memory_risk, observed_photon_share, replay
 from sync_provider.engine.prediction.resources import ConfigArrays, ResourceTable
 
 Z90 = 1.2816
@@ -71,6 +71,19 @@ def input_growing(inputs: Sequence[float | None]) -> bool:
     return len(vals) >= 3 and float(np.std(vals) / np.mean(vals)) > 0.1
 
 
+def job_photon_share(profiled: Sequence[tuple[int, RunObservation]]) -> float | None:
+    """What the newest run with Photon on showed Photon took over (None without one): it holds for every
+    reference, since which operators Photon can run is a property of the job's code, not of the cluster. It
+    only lowers the names' prior: operator counts say what Photon left to Spark, not how much of the CPU time
+    the operators it took carry, and the prior's coverage already discounts for that."""
+    for _, r in reversed(profiled):
+        if r.config.photon and r.profile is not None:
+            share = observed_photon_share(r.profile)
+            if share is not None:
+                return share
+    return None
+
+
 class RuntimeModel:
     """Predicts runtimes of candidate configurations for one job from its recent successful runs."""
 
@@ -103,8 +116,12 @@ class RuntimeModel:
 
         profiled = [(i, r) for i, r in enumerate(runs) if r.profile is not None and r.profile.stages]
         self._refs = []
+        share = job_photon_share(profiled)
         for i, r in profiled[-MAX_REFERENCES:]:
-            self._refs.append((StageWork.from_profile(r.profile), arrays.take([i]), r.runtime_s, inputs[i], weights[i]))
+            work = StageWork.from_profile(r.profile)
+            if share is not None and share < work.photon_share:
+                work = replace(work, photon_share=share)
+            self._refs.append((work, arrays.take([i]), r.runtime_s, inputs[i], weights[i]))
         if self._refs:
             self.mode = "profile"
             base = self._base_log(arrays, scales)

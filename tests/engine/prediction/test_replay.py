@@ -7,7 +7,7 @@ import pytest
 
 from sync_provider.engine.evidence.catalog import Catalog
 from sync_provider.engine.models import ClusterConfig
-from sync_provider.engine.prediction.replay import StageWork, photon_share, replay
+from sync_provider.engine.prediction.replay import StageWork, observed_photon_share, photon_share, replay
 from sync_provider.engine.prediction.resources import ResourceTable
 from sync_provider.engine.prediction.synthetic import make_profile
 
@@ -79,6 +79,19 @@ def test_photon_speeds_up_cpu_bound_sql():
     assert photon_share(p) == pytest.approx(0.85)
     plain, photon = _replay(p, cfg(4), [cfg(4), cfg(4, photon=True)])
     assert photon < 0.7 * plain
+
+
+def test_a_photon_run_shows_which_operators_photon_took_over():
+    spark_only = {"Scan json": 2, "Project": 1, "Filter": 1, "WholeStageCodegen": 1}
+    p = make_profile(slots=16, sql_operators=spark_only)
+    # The names promise a gain; a Photon run whose plan stayed on Spark shows none (wrappers count for neither).
+    assert photon_share(p) > 0.6
+    assert observed_photon_share(p) == 0.0
+    p.sql_executions[0].operators = {"ColumnarToRow": 1, "DeserializeToObject": 1}
+    p.sql_executions[0].photon_operators = 3
+    assert observed_photon_share(p) == pytest.approx(0.75 * 0.85)
+    p.sql_executions = []
+    assert observed_photon_share(p) is None
 
 
 def test_larger_input_takes_longer():

@@ -129,3 +129,20 @@ def test_memory_per_core_just_below_what_carried_the_input_is_not_a_memory_risk(
     model = RuntimeModel(TABLE).fit(runs)
     risky = model.memory_risk(TABLE.arrays([cfg(4, "r5.xlarge"), cfg(4, "i3.2xlarge"), cfg(8, "m5.xlarge")]))
     assert risky.tolist() == [False, False, True]
+
+
+def test_a_photon_run_whose_plan_stayed_on_spark_predicts_no_photon_gain():
+    ops = {"Scan json": 2, "Project": 1, "Filter": 1}
+    cpu_bound = make_profile(slots=16, cpu_share=0.9, gc_share=0.0, shuffle_share=0.05, sql_operators=ops)
+    photon_cfg, plain_cfg = cfg(4, photon=True), cfg(4)
+    # The same evidence from a run without Photon: the operator names promise a large gain.
+    _, est = predict([RunObservation(config=plain_cfg, runtime_s=1000, profile=cpu_bound)], [plain_cfg, photon_cfg])
+    assert est.p50[1] < 0.7 * est.p50[0]
+    # From a Photon run whose plan has no Photon operator: turning Photon off costs (nearly) nothing, and the
+    # evidence holds for the job's other references too.
+    runs = [
+        RunObservation(config=plain_cfg, runtime_s=1000, profile=cpu_bound),
+        RunObservation(config=photon_cfg, runtime_s=1000, profile=cpu_bound),
+    ]
+    _, est = predict(runs, [plain_cfg, photon_cfg])
+    assert est.p50[0] == pytest.approx(est.p50[1], rel=0.05)
