@@ -231,3 +231,36 @@ def test_exploration_prefers_an_uncertain_candidate_with_a_large_upside():
     # Past the exploration window (5 runs of this code) the controller exploits.
     ctx.segment = [run(8)] * 5
     assert ctl._explore(ctx, choices, 0, est, cost, Goals(sla_seconds=5000), mask, p50 * 1.1, arrays) == choices
+
+
+def test_exploration_tries_photon_the_other_way_once_when_it_may_pay():
+    import numpy as np
+
+    from sync_provider.engine.decision.controller import Controller, _Context
+    from sync_provider.engine.decision.optimizer import Choice
+    from sync_provider.engine.prediction.model import RuntimeEstimate
+
+    ctl = Controller(CM)
+    configs = [cfg(8), cfg(6), ClusterConfig(instance_type="m5.xlarge", num_workers=6, photon=True)]
+    arrays = ctl.resources.arrays(configs)
+    history = [run(8), run(8)]
+    ctx = _Context(history, history, False, cfg(8), cfg(8), set(), -1, Phase.OPTIMIZING, [])
+    p50 = np.array([1000.0, 1300.0, 900.0])
+    # Expected improvement favours the sure small saving; Photon is dearer by its median, within one sigma.
+    est = RuntimeEstimate(p50=p50, p90=p50 * 1.1, sigma=np.array([0.03, 0.03, 0.25]))
+    cost = np.array([1.0, 0.9, 1.15])
+    choices = {p: Choice(1, True, True) for p in Preference}
+    mask = np.ones(3, dtype=bool)
+    goals = Goals(sla_seconds=5000)
+    out = ctl._explore(ctx, choices, 0, est, cost, goals, mask, p50 * 1.1, arrays)
+    assert out[Preference.ECONOMY].index == 2
+    assert any("Photon the other way" in n for n in ctx.notes)
+    # Not when Photon is predicted to cost more than one sigma above the best so far, nor when it is unsafe.
+    dear = np.array([1.0, 0.9, 1.5])
+    assert ctl._explore(ctx, choices, 0, est, dear, goals, mask, p50 * 1.1, arrays)[Preference.ECONOMY].index == 1
+    unsafe = p50 * 1.1 * np.array([1.0, 1.0, 10.0])
+    assert ctl._explore(ctx, choices, 0, est, cost, goals, mask, unsafe, arrays)[Preference.ECONOMY].index == 1
+    # Once a run of this code has used Photon, expected improvement decides alone.
+    photon_run = RunObservation(config=configs[2], runtime_s=900.0)
+    ctx.segment = [run(8), photon_run]
+    assert ctl._explore(ctx, choices, 0, est, cost, goals, mask, p50 * 1.1, arrays)[Preference.ECONOMY].index == 1
