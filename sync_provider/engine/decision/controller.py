@@ -16,7 +16,8 @@ Rules, in the order they apply (docs/engine.md explains each):
    the growth step limit is lifted, so the job re-plans before the SLA breaks.
 6. Learning phase (first `learning_runs` runs): a stricter quantile (p95) against the SLA.
 7. Exploration (from the second recommendation until `explore_runs` runs): the economy choice maximises expected
-   improvement over the best configuration tried so far, safely (its runtime quantile meets the SLA).
+   improvement over the best configuration tried so far, safely (its runtime quantile meets the SLA); once, a
+   run with Photon the other way when this code has never tried it and it may pay.
 8. Step limits: at most `max_step` times more or fewer task slots than now per run, except that growth is
    unlimited while the SLA is at risk.
 9. Hysteresis: a move must promise at least `min_gain` on the preference's objective, otherwise the current

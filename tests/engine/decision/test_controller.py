@@ -208,7 +208,9 @@ def test_a_new_configuration_that_failed_once_is_not_retried_but_a_proven_one_is
     assert any(s.config.num_workers <= 16 for s in pred.solutions.values())
 
 
-def test_exploration_prefers_an_uncertain_candidate_with_a_large_upside():
+def _exploration(photon_workers: int, p50: list[float], sigma: list[float], economy_index: int):
+    """A controller two runs into a job, its candidates m5.xlarge x8, x6 and x`photon_workers` with Photon, and
+    `explore(cost, sla_runtime=None, segment=None)`: the economy index after the exploration rule."""
     import numpy as np
 
     from sync_provider.engine.decision.controller import Controller, _Context
@@ -216,51 +218,41 @@ def test_exploration_prefers_an_uncertain_candidate_with_a_large_upside():
     from sync_provider.engine.prediction.model import RuntimeEstimate
 
     ctl = Controller(CM)
-    configs = [cfg(8), cfg(6), ClusterConfig(instance_type="m5.xlarge", num_workers=8, photon=True)]
+    configs = [cfg(8), cfg(6), ClusterConfig(instance_type="m5.xlarge", num_workers=photon_workers, photon=True)]
     arrays = ctl.resources.arrays(configs)
     history = [run(8), run(8)]
     ctx = _Context(history, history, False, cfg(8), cfg(8), set(), -1, Phase.OPTIMIZING, [])
-    p50 = np.array([1000.0, 1300.0, 1000.0])
-    est = RuntimeEstimate(p50=p50, p90=p50 * 1.1, sigma=np.array([0.03, 0.05, 0.6]))
-    cost = np.array([1.0, 0.99, 1.02])  # Photon: a bit dearer by the median, but very uncertain
-    choices = {p: Choice(0, True, True) for p in Preference}
-    mask = np.ones(3, dtype=bool)
-    out = ctl._explore(ctx, choices, 0, est, cost, Goals(sla_seconds=5000), mask, p50 * 1.1, arrays)
-    assert out[Preference.ECONOMY].index == 2
+    p50_ = np.array(p50)
+    est = RuntimeEstimate(p50=p50_, p90=p50_ * 1.1, sigma=np.array(sigma))
+    choices = {p: Choice(economy_index, True, True) for p in Preference}
+
+    def explore(cost, sla_runtime=None, segment=None):
+        ctx.segment = segment or history
+        runtime = p50_ * 1.1 if sla_runtime is None else np.asarray(sla_runtime)
+        out = ctl._explore(
+            ctx, choices, 0, est, np.array(cost), Goals(sla_seconds=5000), np.ones(3, bool), runtime, arrays
+        )
+        return out[Preference.ECONOMY].index
+
+    return configs, ctx, explore
+
+
+def test_exploration_prefers_an_uncertain_candidate_with_a_large_upside():
+    _, ctx, explore = _exploration(8, [1000.0, 1300.0, 1000.0], [0.03, 0.05, 0.6], economy_index=0)
+    assert explore([1.0, 0.99, 1.02]) == 2  # Photon: a bit dearer by the median, but very uncertain
     assert any("exploring" in n for n in ctx.notes)
     # Past the exploration window (5 runs of this code) the controller exploits.
-    ctx.segment = [run(8)] * 5
-    assert ctl._explore(ctx, choices, 0, est, cost, Goals(sla_seconds=5000), mask, p50 * 1.1, arrays) == choices
+    assert explore([1.0, 0.99, 1.02], segment=[run(8)] * 5) == 0
 
 
 def test_exploration_tries_photon_the_other_way_once_when_it_may_pay():
-    import numpy as np
-
-    from sync_provider.engine.decision.controller import Controller, _Context
-    from sync_provider.engine.decision.optimizer import Choice
-    from sync_provider.engine.prediction.model import RuntimeEstimate
-
-    ctl = Controller(CM)
-    configs = [cfg(8), cfg(6), ClusterConfig(instance_type="m5.xlarge", num_workers=6, photon=True)]
-    arrays = ctl.resources.arrays(configs)
-    history = [run(8), run(8)]
-    ctx = _Context(history, history, False, cfg(8), cfg(8), set(), -1, Phase.OPTIMIZING, [])
-    p50 = np.array([1000.0, 1300.0, 900.0])
     # Expected improvement favours the sure small saving; Photon is dearer by its median, within one sigma.
-    est = RuntimeEstimate(p50=p50, p90=p50 * 1.1, sigma=np.array([0.03, 0.03, 0.25]))
-    cost = np.array([1.0, 0.9, 1.15])
-    choices = {p: Choice(1, True, True) for p in Preference}
-    mask = np.ones(3, dtype=bool)
-    goals = Goals(sla_seconds=5000)
-    out = ctl._explore(ctx, choices, 0, est, cost, goals, mask, p50 * 1.1, arrays)
-    assert out[Preference.ECONOMY].index == 2
+    configs, ctx, explore = _exploration(6, [1000.0, 1300.0, 900.0], [0.03, 0.03, 0.25], economy_index=1)
+    assert explore([1.0, 0.9, 1.15]) == 2
     assert any("Photon the other way" in n for n in ctx.notes)
     # Not when Photon is predicted to cost more than one sigma above the best so far, nor when it is unsafe.
-    dear = np.array([1.0, 0.9, 1.5])
-    assert ctl._explore(ctx, choices, 0, est, dear, goals, mask, p50 * 1.1, arrays)[Preference.ECONOMY].index == 1
-    unsafe = p50 * 1.1 * np.array([1.0, 1.0, 10.0])
-    assert ctl._explore(ctx, choices, 0, est, cost, goals, mask, unsafe, arrays)[Preference.ECONOMY].index == 1
+    assert explore([1.0, 0.9, 1.5]) == 1
+    assert explore([1.0, 0.9, 1.15], sla_runtime=[1100.0, 1430.0, 9900.0]) == 1
     # Once a run of this code has used Photon, expected improvement decides alone.
     photon_run = RunObservation(config=configs[2], runtime_s=900.0)
-    ctx.segment = [run(8), photon_run]
-    assert ctl._explore(ctx, choices, 0, est, cost, goals, mask, p50 * 1.1, arrays)[Preference.ECONOMY].index == 1
+    assert explore([1.0, 0.9, 1.15], segment=[run(8), photon_run]) == 1
