@@ -36,7 +36,12 @@ def photon_roi(
     from sync_provider.cli.context import get_context
     from sync_provider.engine.evidence.catalog import UnknownInstanceType
     from sync_provider.engine.evidence.cost import CostModel
-    from sync_provider.engine.evidence.photon import cluster_rates, estimate_photon_speedup, operator_share
+    from sync_provider.engine.evidence.photon import (
+        cluster_rates,
+        estimate_photon_speedup,
+        operator_share,
+        ran_on_photon,
+    )
 
     try:
         configured = get_context().cost_model(plan, compute_type)
@@ -60,6 +65,7 @@ def photon_roi(
         "break_even_speedup": round(rates.break_even, 4),
         "estimated_speedup": None,
         "photon_operator_share": None,
+        "eventlog_ran_photon": None,
         "photon_pays": None,
         "estimated_cost_change_pct": None,
     }
@@ -73,6 +79,7 @@ def photon_roi(
         result.update(
             estimated_speedup=round(speedup, 4),
             photon_operator_share=round(operator_share(profile), 4),
+            eventlog_ran_photon=ran_on_photon(profile),
             photon_pays=speedup > rates.break_even,
             estimated_cost_change_pct=round((photon_hourly / speedup / plain_hourly - 1.0) * 100.0, 2),
         )

@@ -45,6 +45,7 @@ def test_with_eventlog_says_whether_photon_pays(tmp_path):
     data = json.loads(result.stdout)
     assert 1.0 < data["estimated_speedup"] < 2.7
     assert data["photon_pays"] == (data["estimated_speedup"] > data["break_even_speedup"])
+    assert data["eventlog_ran_photon"] is False
 
 
 def test_unknown_instance_type_is_a_clear_error():

@@ -44,8 +44,29 @@ def is_neutral_operator(name: str) -> bool:
     return _matches(name, NEUTRAL_OPERATORS)
 
 
+def taken_share(profile: Profile) -> float | None:
+    """In a run with Photon on, the share of the plan's (non-wrapper) operators Photon took over (None: no plan).
+
+    Photon runs an operator natively or leaves it to Spark, and the plan says which (Photon* nodes): a JSON
+    scan, an object deserializer, a Python UDF stay Spark nodes however their names read."""
+    taken = total = 0
+    for ex in profile.sql_executions:
+        taken += ex.photon_operators
+        total += ex.photon_operators + sum(c for n, c in ex.operators.items() if not is_neutral_operator(n))
+    return taken / total if total else None
+
+
+def ran_on_photon(profile: Profile) -> bool:
+    """The event log's own word (runtime engine tag, Photon conf or runtime version) that Photon was on."""
+    return bool(profile.cluster.photon)
+
+
 def operator_share(profile: Profile) -> float:
-    """Share of the plan's (non-wrapper) operators that Photon runs natively; Photon operators count as native."""
+    """Share of the plan's (non-wrapper) operators Photon runs natively: in a Photon run those it took over,
+    otherwise those whose names it supports."""
+    if ran_on_photon(profile):
+        share = taken_share(profile)
+        return NO_SQL_SHARE if share is None else share
     native = total = 0
     for ex in profile.sql_executions:
         for name, count in ex.operators.items():
@@ -59,15 +80,21 @@ def operator_share(profile: Profile) -> float:
 
 
 def estimate_photon_speedup(profile: Profile) -> float:
-    """Estimated R_standard / R_photon for this job (1.0 when the profile has no task time)."""
+    """Estimated R_standard / R_photon for this job (1.0 when the profile has no task time).
+
+    From a run without Photon, the accelerable CPU time shrinks PHOTON_CPU_SPEEDUP times; from a run with
+    Photon on, the CPU time measured is already the accelerated one and grows that much without it (Amdahl
+    the other way round: taking the first formula on a Photon run's log would under-state what Photon buys)."""
     run = profile.executor_run_time_s
     if run <= 0 or profile.duration_s <= 0:
         return 1.0
     cpu_fraction = min(1.0, max(0.0, profile.executor_cpu_time_s / run))
     accelerable = cpu_fraction * operator_share(profile)
-    executor_factor = (1.0 - accelerable) + accelerable / PHOTON_CPU_SPEEDUP
     serial = min(profile.driver_only_s, profile.duration_s)
     parallel = profile.duration_s - serial
+    if ran_on_photon(profile):
+        return (serial + parallel * ((1.0 - accelerable) + accelerable * PHOTON_CPU_SPEEDUP)) / profile.duration_s
+    executor_factor = (1.0 - accelerable) + accelerable / PHOTON_CPU_SPEEDUP
     return profile.duration_s / (serial + parallel * executor_factor)
 
 

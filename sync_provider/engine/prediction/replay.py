@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sync_provider.engine.evidence.photon import is_neutral_operator
+from sync_provider.engine.evidence.photon import taken_share
 from sync_provider.engine.evidence.profile import Profile
 from sync_provider.engine.prediction.resources import EXECUTION_MEMORY_FRACTION, S3_MBPS_PER_TASK, ConfigArrays
 
@@ -50,19 +50,12 @@ def photon_share(profile: Profile) -> float:
 
 
 def observed_photon_share(profile: Profile) -> float | None:
-    """The share a run with Photon on shows Photon took over, or None when its log has no SQL plan.
+    """The accelerated share a run with Photon on shows (`taken_share`, None without a plan).
 
-    Photon runs an operator natively or leaves it to Spark, and the plan names which (Photon* nodes): an
-    operator Photon left alone (a JSON scan, an object deserializer, a Python UDF) gains nothing, whatever its
-    name promises. So a Photon run measures what the names can only guess, and a job whose plan stayed on Spark
-    under Photon is predicted to gain nothing from it, not 2-3x. Plan wrappers count for neither side."""
-    total = accel = 0
-    for ex in profile.sql_executions:
-        accel += ex.photon_operators
-        total += ex.photon_operators + sum(c for n, c in ex.operators.items() if not is_neutral_operator(n))
-    if total == 0:
-        return None
-    return accel / total * PHOTON_OPERATOR_COVERAGE
+    A Photon run measures what the names can only guess: a job whose plan stayed on Spark under Photon is
+    predicted to gain nothing from it, not 2-3x."""
+    share = taken_share(profile)
+    return None if share is None else share * PHOTON_OPERATOR_COVERAGE
 
 
 def photon_cpu_factor(share: float, photon: np.ndarray | bool) -> np.ndarray:

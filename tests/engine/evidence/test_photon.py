@@ -11,7 +11,7 @@ from sync_provider.engine.evidence.photon import (
     operator_share,
     photon_break_even,
 )
-from sync_provider.engine.evidence.profile import Profile, SqlExecution
+from sync_provider.engine.evidence.profile import ClusterFacts, Profile, SqlExecution
 
 
 def _profile(cpu: float, run: float, ops: dict[str, int], duration=100.0, driver_only=20.0) -> Profile:
@@ -32,6 +32,23 @@ def test_amdahl_on_cpu_share_of_native_operators():
     f = 0.6 * share
     expected = 100 / (20 + 80 * ((1 - f) + f / PHOTON_CPU_SPEEDUP))
     assert estimate_photon_speedup(p) == pytest.approx(expected)
+
+
+def test_a_photon_runs_log_counts_what_photon_took_and_runs_amdahl_the_other_way():
+    ops = {"ColumnarToRow": 1, "Scan json": 1, "BatchEvalPython": 1}  # left to Spark; the wrapper counts for neither
+    p = _profile(cpu=600, run=1000, ops=ops)
+    p.sql_executions[0].photon_operators = 6
+    p.cluster = ClusterFacts(photon=True)
+    assert operator_share(p) == pytest.approx(6 / 8)
+    f = 0.6 * 6 / 8
+    # The CPU time measured is Photon's: without Photon it grows, so the speedup is the slower standard run's
+    # time over this one's, not what a second dose of Photon would do (which the other formula gives).
+    expected = (20 + 80 * ((1 - f) + f * PHOTON_CPU_SPEEDUP)) / 100
+    assert estimate_photon_speedup(p) == pytest.approx(expected)
+    assert expected > 100 / (20 + 80 * ((1 - f) + f / PHOTON_CPU_SPEEDUP))
+    # A Photon run whose plan stayed on Spark: Photon took nothing, so it buys nothing.
+    p.sql_executions[0].photon_operators = 0
+    assert operator_share(p) == 0.0 and estimate_photon_speedup(p) == pytest.approx(1.0)
 
 
 def test_io_bound_or_rdd_jobs_gain_little():
