@@ -85,7 +85,10 @@ def test_installed_script_exit_codes_and_completion(tmp_path):
     assert failed.returncode == 1 and "Traceback" not in failed.stderr and "not found" in failed.stderr
     usage = subprocess.run([*script, "projects", "get"], env=env, capture_output=True, text=True)
     assert usage.returncode == 2
-    completion = subprocess.run([*script, "--show-completion", "bash"], env=env, capture_output=True, text=True)
+    # Typer detects the user's shell from the process tree, which a background or CI runner may not show; its own
+    # switch makes `--show-completion` take the shell named instead, so the test does not depend on who ran it.
+    named = {**env, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    completion = subprocess.run([*script, "--show-completion", "bash"], env=named, capture_output=True, text=True)
     assert completion.returncode == 0 and "complete" in completion.stdout
 
 
