@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sync_provider.engine.evidence.photon import taken_share
+from sync_provider.engine.evidence.photon import PHOTON_CPU_SPEEDUP, PHOTON_OPERATOR_COVERAGE, taken_share
 from sync_provider.engine.evidence.profile import Profile
 from sync_provider.engine.prediction.resources import EXECUTION_MEMORY_FRACTION, S3_MBPS_PER_TASK, ConfigArrays
 
@@ -25,12 +25,8 @@ PHOTON_OPERATORS = (
     "scan", "filter", "project", "hashaggregate", "aggregate", "sort", "broadcasthashjoin", "shuffledhashjoin",
     "sortmergejoin", "exchange", "union", "window", "expand", "columnartorow", "localtablescan", "photon",
 )  # fmt: skip
-#: Speed-up of Photon on the CPU time of the operators it accelerates (public TPC-DS figures: 2-4x).
-PHOTON_CPU_SPEEDUP = 3.0
 #: Default accelerable share when the profile carries no SQL operators (RDD jobs gain little).
 PHOTON_DEFAULT_SHARE = 0.3
-#: Even in Photon-supported operators part of the CPU time (serialisation, UDFs, JVM glue) is not accelerated.
-PHOTON_OPERATOR_COVERAGE = 0.85
 
 
 def photon_share(profile: Profile) -> float:

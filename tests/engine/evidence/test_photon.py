@@ -7,6 +7,7 @@ import pytest
 from sync_provider.engine.evidence.cost import CostModel
 from sync_provider.engine.evidence.photon import (
     PHOTON_CPU_SPEEDUP,
+    PHOTON_OPERATOR_COVERAGE,
     estimate_photon_speedup,
     operator_share,
     photon_break_even,
@@ -29,7 +30,7 @@ def test_amdahl_on_cpu_share_of_native_operators():
                                           "BatchEvalPython": 1})  # fmt: skip
     share = 3 / 4  # wrappers ignored; the Python UDF is not native
     assert operator_share(p) == pytest.approx(share)
-    f = 0.6 * share
+    f = 0.6 * share * PHOTON_OPERATOR_COVERAGE
     expected = 100 / (20 + 80 * ((1 - f) + f / PHOTON_CPU_SPEEDUP))
     assert estimate_photon_speedup(p) == pytest.approx(expected)
 
@@ -40,7 +41,7 @@ def test_a_photon_runs_log_counts_what_photon_took_and_runs_amdahl_the_other_way
     p.sql_executions[0].photon_operators = 6
     p.cluster = ClusterFacts(photon=True)
     assert operator_share(p) == pytest.approx(6 / 8)
-    f = 0.6 * 6 / 8
+    f = 0.6 * 6 / 8 * PHOTON_OPERATOR_COVERAGE
     # The CPU time measured is Photon's: without Photon it grows, so the speedup is the slower standard run's
     # time over this one's, not what a second dose of Photon would do (which the other formula gives).
     expected = (20 + 80 * ((1 - f) + f * PHOTON_CPU_SPEEDUP)) / 100
