@@ -6,7 +6,8 @@ Rules, in the order they apply (docs/engine.md explains each):
    the last configuration that succeeded within the SLA (phase ROLLBACK), unless the miss came with much more
    input than the last good run had (drift: re-plan instead).
 2. Never blindly again: a configuration whose latest run failed is excluded (one with a track record of three
-   successes gets one retry), with everything that has no more memory per core (failures are mostly memory).
+   successes gets one retry, unless it failed on more input than it ever carried), with everything that has no
+   more memory per core (failures are mostly memory).
 3. Memory risk: with a profile, candidates whose biggest tasks would need several times a slot's execution
    memory are excluded; without one, nothing with less memory per core than has worked is proposed.
 4. Code change: a new `structure_fingerprint` starts a new segment; older runs leave the model and the next
@@ -148,8 +149,11 @@ class Controller:
                     if r.succeeded:
                         break
                     fails += 1
-                # A configuration with a track record gets one retry (a transient failure); a new one does not.
-                if fails >= 2 or len(runs) - fails < 3:
+                # A configuration with a track record gets one retry (a transient failure); a new one does not,
+                # nor one that failed on more data than it ever carried (most likely memory, not bad luck).
+                carried = max((r.input_bytes or 0 for r in runs if r.succeeded), default=0)
+                more = bool(runs[-1].input_bytes and carried and runs[-1].input_bytes > carried)
+                if fails >= 2 or len(runs) - fails < 3 or more:
                     bad.add(key)
         n_ok = sum(1 for r in segment if r.succeeded and r.runtime_s)
         changed_last = prev is not None and prev.config.key() != last.config.key()

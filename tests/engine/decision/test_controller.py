@@ -208,6 +208,22 @@ def test_a_new_configuration_that_failed_once_is_not_retried_but_a_proven_one_is
     assert any(s.config.num_workers <= 16 for s in pred.solutions.values())
 
 
+def test_a_proven_configuration_that_failed_on_more_input_than_it_ever_carried_is_not_retried():
+    from sync_provider.engine.decision.controller import Controller
+
+    gib = 2**30
+    carried = [run(16, input_bytes=100 * gib) for _ in range(4)]
+    goals = Goals(sla_seconds=4000)
+    ctl = Controller(CM)
+    # On the data it has carried, a failure is a transient: one retry. On more data than ever, it is most likely
+    # memory: no blind retry, and the next run gets more memory per core.
+    assert ctl._context([*carried, run(16, ok=False, input_bytes=100 * gib)], goals, None).bad == set()
+    more = [*carried, run(16, ok=False, input_bytes=103 * gib)]
+    assert ctl._context(more, goals, None).bad == {cfg(16).key()}
+    pred = recommend(more, goals, Constraints(instance_families=["m5", "r5"], photon_allowed=False), CM)
+    assert economy(pred).config.instance_type.startswith("r5")
+
+
 def _exploration(photon_workers: int, p50: list[float], sigma: list[float], economy_index: int):
     """A controller two runs into a job, its candidates m5.xlarge x8, x6 and x`photon_workers` with Photon, and
     `explore(cost, sla_runtime=None, segment=None)`: the economy index after the exploration rule."""
