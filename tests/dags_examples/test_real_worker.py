@@ -40,13 +40,19 @@ DAG_ID = "sync_recipe"
 TASKS = ("submit_run", "wait_for_eventlog", "sync_prediction", "apply_recommendation")
 
 
-def _logs(home: Path) -> str:
-    """The components' and tasks' logs, for the assertion message when something did not finish."""
+def _logs(home: Path, dag_id: str = "", run_id: str = "", tasks: tuple[str, ...] = ()) -> str:
+    """The components' and tasks' logs, for the assertion message when something did not finish. The named tasks'
+    logs come first and nearly whole: they are the ones that failed, and the tail of everything else would cut
+    them off."""
+    first = []
+    for task in tasks:
+        for path in sorted(home.glob(f"logs/dag_id={dag_id}/run_id={run_id}/task_id={task}/*.log")):
+            first.append(f"--- {path.relative_to(home)}\n{path.read_text(errors='replace')[-10000:]}")
     parts = []
     for path in sorted(home.rglob("*.log")):
         text = path.read_text(errors="replace")
         parts.append(f"--- {path.relative_to(home)}\n{text[-2500:]}")
-    return "\n".join(parts)[-12000:]
+    return "\n".join([*first, "\n".join(parts)[-12000:]])
 
 
 @pytest.fixture
@@ -162,7 +168,8 @@ def test_example_dags_run_on_real_workers(deployment, emu):
         for run in dag_runs:
             states = _task_states(env, dag_id, run["run_id"])
             if set(states.values()) != {"success"}:  # pytest.fail: an assert's message would be cut short
-                pytest.fail(f"{dag_id} {run['run_id']}: {states}\n{_logs(home)}")
+                failed = tuple(t for t, state in states.items() if state != "success")
+                pytest.fail(f"{dag_id} {run['run_id']}: {states}\n{_logs(home, dag_id, run['run_id'], failed)}")
     assert _task_states(env, DAG_ID, run_ids[0]).keys() == set(TASKS)
     recipe = runs[DAG_ID]
     assert recipe[0]["end_date"] <= recipe[1]["start_date"]  # one after the other, in trigger order
