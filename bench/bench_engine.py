@@ -43,6 +43,7 @@ from sync_provider.engine.offline.episodes import (  # noqa: E402
     run_episode,
 )
 from sync_provider.engine.offline.metrics import EXPECTED_TOLERANCE, IMPROVABLE, summarize, within_sla  # noqa: E402
+from sync_provider.engine.prediction.model import Z90  # noqa: E402
 from sync_provider.engine.recommend import recommend  # noqa: E402
 
 SLACKS = (0.2, 0.5, 1.0)
@@ -187,7 +188,7 @@ def p90_safe_within(episodes: Sequence[Episode], worlds: dict[str, EmulatorWorld
     hits = 0
     for e in eps:
         world = worlds[e.workload]
-        limit = e.sla_seconds / float(np.exp(1.2816 * world.workload.scenario.noise_sigma))
+        limit = e.sla_seconds / float(np.exp(Z90 * world.workload.scenario.noise_sigma))
         costs = [
             cost for c in world.candidates for rt, cost in [world.expected(c, k)] if rt is not None and rt <= limit
         ]
