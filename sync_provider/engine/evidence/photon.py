@@ -47,6 +47,11 @@ def is_neutral_operator(name: str) -> bool:
     return _matches(name, NEUTRAL_OPERATORS)
 
 
+def accelerated_cpu_factor(share: float) -> float:
+    """CPU time with Photon over CPU time without, when `share` of it is in operators Photon accelerates."""
+    return (1.0 - share) + share / PHOTON_CPU_SPEEDUP
+
+
 def taken_share(profile: Profile) -> float | None:
     """In a run with Photon on, the share of the plan's (non-wrapper) operators Photon took over (None: no plan).
 
@@ -97,8 +102,7 @@ def estimate_photon_speedup(profile: Profile) -> float:
     parallel = profile.duration_s - serial
     if ran_on_photon(profile):
         return (serial + parallel * ((1.0 - accelerable) + accelerable * PHOTON_CPU_SPEEDUP)) / profile.duration_s
-    executor_factor = (1.0 - accelerable) + accelerable / PHOTON_CPU_SPEEDUP
-    return profile.duration_s / (serial + parallel * executor_factor)
+    return profile.duration_s / (serial + parallel * accelerated_cpu_factor(accelerable))
 
 
 @dataclass(frozen=True)

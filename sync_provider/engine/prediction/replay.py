@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sync_provider.engine.evidence.photon import PHOTON_CPU_SPEEDUP, PHOTON_OPERATOR_COVERAGE, taken_share
+from sync_provider.engine.evidence.photon import PHOTON_OPERATOR_COVERAGE, accelerated_cpu_factor, taken_share
 from sync_provider.engine.evidence.profile import Profile
 from sync_provider.engine.prediction.resources import EXECUTION_MEMORY_FRACTION, S3_MBPS_PER_TASK, ConfigArrays
 
@@ -56,7 +56,7 @@ def observed_photon_share(profile: Profile) -> float | None:
 
 def photon_cpu_factor(share: float, photon: np.ndarray | bool) -> np.ndarray:
     """Multiplier on CPU time for running with (True) or without (False) Photon."""
-    return np.where(photon, (1.0 - share) + share / PHOTON_CPU_SPEEDUP, 1.0)
+    return np.where(photon, accelerated_cpu_factor(share), 1.0)
 
 
 @dataclass(frozen=True)
