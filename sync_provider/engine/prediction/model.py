@@ -17,7 +17,13 @@ import numpy as np
 from sync_provider.engine.models import RunObservation
 from sync_provider.engine.prediction.blackbox import ScalingModel
 from sync_provider.engine.prediction.correction import Correction
-from sync_provider.engine.prediction.replay import StageWork, memory_risk, observed_photon_share, replay
+from sync_provider.engine.prediction.replay import (
+    StageWork,
+    memory_risk,
+    observed_photon_share,
+    replay,
+    spill_disk_ratio,
+)
 from sync_provider.engine.prediction.resources import ConfigArrays, ResourceTable
 
 Z90 = 1.2816
@@ -84,6 +90,16 @@ def job_photon_share(profiled: Sequence[tuple[int, RunObservation]]) -> float | 
     return None
 
 
+def job_spill_disk_ratio(profiled: Sequence[tuple[int, RunObservation]]) -> float | None:
+    """What the newest run that spilled wrote to disk per byte spilled from memory (None: no run spilled): it
+    holds for references that did not spill, since how well spilled rows compress is a property of the data."""
+    for _, r in reversed(profiled):
+        ratio = spill_disk_ratio(r.profile) if r.profile is not None else None
+        if ratio is not None:
+            return ratio
+    return None
+
+
 class RuntimeModel:
     """Predicts runtimes of candidate configurations for one job from its recent successful runs."""
 
@@ -117,10 +133,13 @@ class RuntimeModel:
         profiled = [(i, r) for i, r in enumerate(runs) if r.profile is not None and r.profile.stages]
         self._refs = []
         share = job_photon_share(profiled)
+        spill_ratio = job_spill_disk_ratio(profiled)
         for i, r in profiled[-MAX_REFERENCES:]:
             work = StageWork.from_profile(r.profile)
             if share is not None and share < work.photon_share:
                 work = replace(work, photon_share=share)
+            if work.spill_disk_ratio is None and spill_ratio is not None:
+                work = replace(work, spill_disk_ratio=spill_ratio)
             self._refs.append((work, arrays.take([i]), r.runtime_s, inputs[i], weights[i]))
         if self._refs:
             self.mode = "profile"

@@ -11,7 +11,7 @@ driver-only time scales with the driver's core speed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -27,6 +27,19 @@ PHOTON_OPERATORS = (
 )  # fmt: skip
 #: Default accelerable share when the profile carries no SQL operators (RDD jobs gain little).
 PHOTON_DEFAULT_SHARE = 0.3
+#: Spill (Disk) over Spill (Memory) until a run of the job measures its own: a spill writes rows serialised and
+#: compressed (spark.shuffle.spill.compress, lz4 by default), so the disk carries about half of what the
+#: shortfall holds in memory for binary rows, less for wide or repetitive ones.
+SPILL_DISK_RATIO_PRIOR = 0.5
+#: Share of a node's memory that keeps cached data (in bytes as read from storage) until a run whose cache
+#: overflowed shows the job's own: half of Spark's unified region is protected from eviction
+#: (spark.memory.storageFraction = 0.5).
+STORAGE_MEMORY_FRACTION = 0.5 * EXECUTION_MEMORY_FRACTION
+#: Operator that reads a cached relation: a job without one in its plans re-reads nothing from a cache.
+CACHE_SCAN_OPERATOR = "inmemorytablescan"
+#: A later pass that spends more than this share of its first pass's read time re-read data (the cache overflowed);
+#: below it, the rest of the untimed time of a pass served from memory.
+CACHE_OVERFLOW_SHARE = 0.05
 
 
 def photon_share(profile: Profile) -> float:
@@ -54,6 +67,15 @@ def observed_photon_share(profile: Profile) -> float | None:
     return None if share is None else share * PHOTON_OPERATOR_COVERAGE
 
 
+def spill_disk_ratio(profile: Profile) -> float | None:
+    """What a spill of this job writes to disk per byte it held in memory (None when the run did not spill)."""
+    mem = sum(s.memory_spilled_bytes for s in profile.stages)
+    disk = sum(s.disk_spilled_bytes for s in profile.stages)
+    if mem <= 0 or disk <= 0:
+        return None
+    return float(np.clip(disk / mem, 0.05, 1.0))
+
+
 def photon_cpu_factor(share: float, photon: np.ndarray | bool) -> np.ndarray:
     """Multiplier on CPU time for running with (True) or without (False) Photon."""
     return np.where(photon, accelerated_cpu_factor(share), 1.0)
@@ -78,6 +100,10 @@ class StageWork:
     driver_only_s: float
     app_s: float
     photon_share: float
+    spill_disk_ratio: float | None = None  # measured by this run (None: it did not spill)
+    # Loops over cached data (`cached_loops`): per stage, the index of its loop's first pass (-1 outside loops).
+    loop_first: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    input_bytes: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
     def from_profile(cls, profile: Profile) -> StageWork:
@@ -114,7 +140,58 @@ class StageWork:
             driver_only_s=float(max(profile.driver_only_s, 0.0)),
             app_s=float(total_app),
             photon_share=photon_share(profile),
+            spill_disk_ratio=spill_disk_ratio(profile),
+            loop_first=cached_loops(profile, stages),
+            input_bytes=np.array([s.input_bytes for s in stages], dtype=float),
         )
+
+
+def cached_loops(profile: Profile, stages: list) -> np.ndarray:
+    """Loops over cached data: per stage, the index of its loop's first pass (-1 for first passes and for stages
+    outside loops). A loop is stages repeated by name and task count whose first pass reads from storage, in a
+    job whose plans scan a cached relation; the later passes read the cache, and from storage what it did not
+    hold."""
+    first = np.full(len(stages), -1, dtype=int)
+    caches = any(
+        CACHE_SCAN_OPERATOR in name.lower().replace(" ", "") for ex in profile.sql_executions for name in ex.operators
+    )
+    if not caches:
+        return first
+    seen: dict[tuple[str, int], int] = {}
+    for i, s in enumerate(stages):
+        j = seen.setdefault((s.name, max(s.num_tasks, s.completed_tasks)), i)
+        if j != i and stages[j].input_bytes > 0:
+            first[i] = j
+    return first
+
+
+def _cache_misses(work: StageWork, ref: ConfigArrays, cand: ConfigArrays, io: np.ndarray, ds: np.ndarray) -> np.ndarray:
+    """Extra storage reads (seconds summed over tasks, stages x candidates) of loops over cached data: a candidate
+    whose memory holds less of the data than the reference's re-reads the rest on every pass.
+
+    Spark counts a cached block read as input too, so bytes cannot tell a cache hit from a re-read; time can:
+    a later pass that spends a share of its first pass's read time re-read that share from storage. The best pass
+    shows what the reference's memory held; a candidate holds that in proportion to its cluster's memory (if the
+    cache never overflowed, only "at least the data" is known, and `STORAGE_MEMORY_FRACTION` fills in) and
+    re-reads the rest at the first pass's time per byte."""
+    loop = work.loop_first >= 0
+    out = np.zeros((len(work.tasks), len(cand)))
+    if not loop.any():
+        return out
+    idx = np.where(loop)[0]
+    firsts = work.loop_first[idx]
+    reread = float(np.clip(io[idx] / np.maximum(io[firsts], 1e-9), 0.0, 1.0).min())
+    data = float(work.input_bytes[firsts].max())
+    ref_mem = ref.slots[0] * ref.mem_per_core_gib[0] * GIB
+    if reread > CACHE_OVERFLOW_SHARE:
+        share = (1.0 - reread) * data / ref_mem
+    else:
+        share = max(STORAGE_MEMORY_FRACTION, data / ref_mem)
+    capacity = share * cand.slots * cand.mem_per_core_gib * GIB
+    full = work.input_bytes[firsts][:, None] * ds[None, :]
+    missed = np.clip(1.0 - capacity[None, :] / np.maximum(full, 1.0), 0.0, 1.0)
+    out[idx] = (io[firsts][:, None] * missed - io[idx][:, None]) * ds[None, :]
+    return out
 
 
 def _split_spill(work: StageWork, ref: ConfigArrays) -> tuple[np.ndarray, np.ndarray]:
@@ -217,6 +294,7 @@ def _stage_times(work: StageWork, ref: ConfigArrays, cand: ConfigArrays, data_sc
         + np.outer(work.write, f_write)
         + np.outer(io, f_io)
     ) / work.tasks[:, None]
+    misses = _cache_misses(work, ref, cand, io, ds[0]) * f_io[None, :] / tasks
     # Spill: a task needs mem_need; a slot of the candidate has mem_per_core * fraction.
     slot_mem = cand.mem_per_core_gib * EXECUTION_MEMORY_FRACTION
     ref_slot_mem = ref.mem_per_core_gib[0] * EXECUTION_MEMORY_FRACTION
@@ -232,10 +310,12 @@ def _stage_times(work: StageWork, ref: ConfigArrays, cand: ConfigArrays, data_sc
     short = np.minimum(np.maximum(need - slot_mem[None, :], 0.0), 10.0 * ref_short)
     ref_spill_per_task = spill_s / work.tasks
     spill_rate = np.where(ref_spill_per_task[:, None] > 0, ref_spill_per_task[:, None] / ref_short, 0.0)
-    # Where the reference did not spill, price the candidate's shortfall at disk speed (write + read back).
-    fresh = 2 * short * GIB / (cand.disk_per_core_mbps[None, :] * 1e6)
+    # Where the reference did not spill, price the candidate's shortfall at disk speed (write + read back), as the
+    # compressed bytes a spill puts on disk.
+    ratio = work.spill_disk_ratio or SPILL_DISK_RATIO_PRIOR
+    fresh = 2 * short * GIB * ratio / (cand.disk_per_core_mbps[None, :] * 1e6)
     spill = np.where(spill_rate > 0, spill_rate * short * (ref.disk_per_core_mbps[0] / cand.disk_per_core_mbps), fresh)
-    per_task = base * per_task_scale + spill
+    per_task = base * per_task_scale + spill + misses
     slots = cand.slots[None, :]
     waves = np.ceil(tasks / slots)
     packed = tasks * per_task / np.minimum(slots, tasks)

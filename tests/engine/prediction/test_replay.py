@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from sync_provider.engine.evidence.catalog import Catalog
 from sync_provider.engine.models import ClusterConfig
-from sync_provider.engine.prediction.replay import StageWork, observed_photon_share, photon_share, replay
+from sync_provider.engine.prediction.replay import (
+    SPILL_DISK_RATIO_PRIOR,
+    StageWork,
+    observed_photon_share,
+    photon_share,
+    replay,
+    spill_disk_ratio,
+)
 from sync_provider.engine.prediction.resources import ResourceTable
 from sync_provider.engine.prediction.synthetic import make_profile
 
@@ -65,6 +74,29 @@ def test_spill_when_memory_per_core_is_short():
     r5, m5, c5 = _replay(p, cfg(4, "r5.xlarge"), [cfg(4, "r5.xlarge"), cfg(4, "m5.xlarge"), cfg(4, "c5.xlarge")])
     assert c5 > r5 * 1.1
     assert m5 <= c5
+
+
+def test_a_spill_costs_the_disk_time_of_the_compressed_bytes_it_writes():
+    # Tasks need ~3 GiB: the r5 reference held them, a c5 slot spills. Spark writes spilled rows serialised and
+    # compressed, so the disk time follows Spill (Disk), the ratio a spilling run of the job measured, or the prior.
+    p = make_profile(slots=16, peak_memory_bytes=3 * 2**30, driver_s=10)
+    work = StageWork.from_profile(p)
+    assert work.spill_disk_ratio is None and spill_disk_ratio(p) is None
+
+    def on_c5(ratio: float | None) -> float:
+        w = replace(work, spill_disk_ratio=ratio)
+        ref, cand = TABLE.arrays([cfg(4, "r5.xlarge")]), TABLE.arrays([cfg(4, "c5.xlarge")])
+        return float(replay(w, ref, cand, observed_runtime_s=p.duration_s)[0])
+
+    no_spill = on_c5(1e-9)
+    assert on_c5(None) == on_c5(SPILL_DISK_RATIO_PRIOR) > no_spill * 1.1
+    assert on_c5(0.5) - no_spill == pytest.approx(2 * (on_c5(0.25) - no_spill), rel=1e-6)
+
+
+def test_a_spilling_run_measures_its_disk_over_memory_ratio():
+    p = make_profile(slots=16, peak_memory_bytes=int(0.9 * 2**30), spilled_bytes=40 * 2**30)
+    assert spill_disk_ratio(p) == pytest.approx(0.5)  # the synthetic profile spills twice as much from memory
+    assert StageWork.from_profile(p).spill_disk_ratio == pytest.approx(0.5)
 
 
 def test_reference_spill_shrinks_with_more_memory_per_core():
@@ -222,3 +254,63 @@ def test_driver_only_time_runs_at_the_drivers_core_speed():
     assert fast > ref
     # Only the serial driver time moves, by the ratio of the driver's core speeds; the stages keep their slots.
     assert same - fast_driver == pytest.approx(600 * (1 - ref / fast), rel=1e-6)
+
+
+def _cached_loop_profile(reread: float, operators: dict[str, int] | None = None, counted: bool = False):
+    """A load stage, then passes over the loaded data: the first reads 40 GiB from storage, the later ones re-read
+    the share `reread` the cache did not hold, in proportion of the first pass's read time. Spark counts reads of
+    cached blocks as input too (`counted`: every pass reports 40 GiB), which the emulator does not."""
+    base = make_profile(
+        slots=16,
+        stages=6,
+        cpu_share=0.3,
+        gc_share=0.0,
+        shuffle_share=0.0,
+        sql_operators=operators or {"InMemoryTableScan": 1, "MapPartitions": 1},
+    )
+    full = 40 * 2**30
+    stages = []
+    for i, s in enumerate(base.stages):
+        later = i > 1
+        run = s.executor_cpu_time_s + (s.executor_run_time_s - s.executor_cpu_time_s) * (reread if later else 1.0)
+        update = {
+            "name": "load" if i == 0 else "gradient pass",
+            "input_bytes": int(full * (reread if later and not counted else 1.0)),
+            "shuffle_read_bytes": 0,
+            "executor_run_time_s": run,
+            "task_duration_sum_s": run,
+        }
+        stages.append(s.model_copy(update=update))
+    app = base.driver_only_s + sum(max(s.executor_run_time_s / 16, 1.0) for s in stages)
+    return base.model_copy(update={"stages": stages, "duration_s": app})
+
+
+@pytest.mark.parametrize("counted", [False, True])
+def test_a_loop_over_cached_data_re_reads_what_a_smaller_memory_cannot_hold(counted):
+    # On 4 x r5.xlarge (128 GiB) the later passes spend a quarter of the first pass's read time: the cache held
+    # 30 of the 40 GiB. An m5.xlarge (half the memory per core; the same cores, disk and network) holds half of
+    # that, so every later pass re-reads 25 GiB instead of 10; an r5.2xlarge holds it all.
+    p = _cached_loop_profile(reread=0.25, counted=counted)
+    assert StageWork.from_profile(p).loop_first.tolist() == [-1, -1, 1, 1, 1, 1]
+    cands = [cfg(4, "r5.xlarge"), cfg(4, "m5.xlarge"), cfg(4, "r5.2xlarge")]
+    r5, m5, r5_double = _replay(p, cfg(4, "r5.xlarge"), cands)
+    # Without a cached relation in the plans, the same stages are just stages: memory does not enter.
+    plain = _cached_loop_profile(reread=0.25, operators={"Scan parquet": 1, "Project": 1}, counted=counted)
+    assert StageWork.from_profile(plain).loop_first.max() == -1
+    r5_plain, m5_plain, r5_double_plain = _replay(plain, cfg(4, "r5.xlarge"), cands)
+    assert r5 == pytest.approx(p.duration_s) and r5_plain == pytest.approx(r5)
+    assert m5 > 1.1 * m5_plain
+    assert r5_double < r5_double_plain
+
+
+def test_a_cache_that_held_all_the_data_predicts_no_re_reads_on_as_much_memory():
+    p = _cached_loop_profile(reread=0.0)
+    plain = _cached_loop_profile(reread=0.0, operators={"Scan parquet": 1, "Project": 1})
+    cands = [cfg(4, "r5.xlarge"), cfg(4, "r6i.xlarge"), cfg(2, "r5.xlarge")]
+    r5, r6i, half = _replay(p, cfg(4, "r5.xlarge"), cands)
+    r5_plain, r6i_plain, half_plain = _replay(plain, cfg(4, "r5.xlarge"), cands)
+    assert r5 == pytest.approx(p.duration_s)
+    # As much memory at faster cores: no misses. Half the memory: all that is known is that 128 GiB held the
+    # 40 GiB, so 64 GiB holds 20 of them and every later pass re-reads the other 20.
+    assert r6i == pytest.approx(r6i_plain, rel=1e-6)
+    assert half > 1.3 * half_plain

@@ -7,7 +7,7 @@ import pytest
 
 from sync_provider.engine.evidence.catalog import Catalog
 from sync_provider.engine.models import ClusterConfig, RunObservation
-from sync_provider.engine.prediction.model import RuntimeModel
+from sync_provider.engine.prediction.model import RuntimeModel, job_spill_disk_ratio
 from sync_provider.engine.prediction.resources import ResourceTable
 from sync_provider.engine.prediction.synthetic import make_profile
 
@@ -146,3 +146,19 @@ def test_a_photon_run_whose_plan_stayed_on_spark_predicts_no_photon_gain():
     ]
     _, est = predict(runs, [plain_cfg, photon_cfg])
     assert est.p50[0] == pytest.approx(est.p50[1], rel=0.05)
+
+
+def test_the_newest_spilling_run_gives_the_job_its_spill_compression():
+    spilled = make_profile(slots=16, peak_memory_bytes=int(0.9 * 2**30), spilled_bytes=40 * 2**30)
+    # Wider rows compress better: a quarter of the memory spilled reaches the disk.
+    stages = [s.model_copy(update={"memory_spilled_bytes": 4 * s.disk_spilled_bytes}) for s in spilled.stages]
+    wide = spilled.model_copy(update={"stages": stages})
+    held = make_profile(slots=16, peak_memory_bytes=3 * 2**30)
+    runs = [
+        RunObservation(config=cfg(4, "c5.xlarge"), runtime_s=1200, profile=spilled),
+        RunObservation(config=cfg(4, "c5.xlarge"), runtime_s=1200, profile=wide),
+        RunObservation(config=cfg(4, "r5.xlarge"), runtime_s=900, profile=held),
+    ]
+    assert job_spill_disk_ratio(list(enumerate(runs))) == pytest.approx(0.25)
+    assert job_spill_disk_ratio(list(enumerate(runs[:1]))) == pytest.approx(0.5)
+    assert job_spill_disk_ratio(list(enumerate(runs[2:]))) is None
