@@ -97,9 +97,9 @@ def _stage_info(st: StageRun, meta: EventLogMeta, *, submitted: bool, completed:
                 "Parent IDs": [],
                 "Storage Level": {
                     "Use Disk": False,
-                    "Use Memory": False,
+                    "Use Memory": st.persisted,
                     "Use Off Heap": False,
-                    "Deserialized": False,
+                    "Deserialized": st.persisted,
                     "Replication": 1,
                 },
                 "Barrier": False,

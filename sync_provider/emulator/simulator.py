@@ -109,6 +109,7 @@ class StageRun:
     photon_operators: bool
     tasks: TaskTable
     failure_reason: str | None = None
+    persisted: bool = False  # its input is kept with a storage level (a loop over cached data): RDD Info says so
 
 
 @dataclass
@@ -486,6 +487,7 @@ def simulate(
                 photon_operators=cluster.photon and st.photon_fraction >= 0.3,
                 tasks=table,
                 failure_reason=failure if abort_at is not None else None,
+                persisted=st.iterations > 1 and st.input_bytes > 0,
             )
         )
         prev_stage_id = stage_id

@@ -218,6 +218,17 @@ def test_databricks_tags_and_photon_plan():
     assert len(added) == 3 and all(e["Executor Info"]["Total Cores"] == 8 for e in added)
 
 
+def test_a_loop_over_cached_data_keeps_its_rdd_with_a_storage_level():
+    # As Spark logs a cached RDD: every pass of the loop lists it with a storage level, the stages around it do not.
+    sim = simulate(load_workload("iterative_ml"), ClusterSpec("i3.2xlarge", 4), 0, seed=1)
+    completed = [e for e in _events(sim, EventLogMeta()) if e["Event"] == "SparkListenerStageCompleted"]
+    kept = {
+        e["Stage Info"]["Stage Name"].split(" at ")[0]: e["Stage Info"]["RDD Info"][0]["Storage Level"]["Use Memory"]
+        for e in completed
+    }
+    assert kept == {"load features": False, "gradient pass": True}
+
+
 def test_event_log_reveals_no_ground_truth():
     sim = simulate(load_workload("join_etl"), ClusterSpec("m5.xlarge", 2), 0, seed=1)
     text = write_eventlog(sim)[0][1].decode()

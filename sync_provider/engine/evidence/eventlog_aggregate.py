@@ -262,6 +262,12 @@ def operator_name(node_name: str) -> str:
     return parts[0]
 
 
+def _persisted(rdd: dict) -> bool:
+    """An RDD kept in memory or on disk (`cache()`, `persist()`, a cached DataFrame's relation)."""
+    level = rdd.get("Storage Level") or {}
+    return bool(level.get("Use Memory") or level.get("Use Disk") or level.get("Use Off Heap"))
+
+
 @dataclass
 class _Stage:
     profile: StageProfile
@@ -713,6 +719,7 @@ class ProfileBuilder:
             prof.duration_s = max(0.0, (float(done) - float(sub)) / 1000.0)
         if info.get("Failure Reason"):
             prof.failure_reason = str(info["Failure Reason"])[:500]
+        prof.persisted_rdds = sum(1 for rdd in info.get("RDD Info") or [] if _persisted(rdd))
         self._finalize_stage(stage)
 
     def _finalize_stage(self, stage: _Stage) -> None:

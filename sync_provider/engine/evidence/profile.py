@@ -59,6 +59,9 @@ class StageProfile(BaseModel):
     memory_spilled_bytes: int = 0
     disk_spilled_bytes: int = 0
     peak_execution_memory_max_bytes: int = 0
+    persisted_rdds: int = Field(
+        default=0, description="RDDs of the stage kept with a storage level (cache/persist): it writes or reads them"
+    )
     skew: float = Field(default=1.0, description="max task time / median task time")
     failure_reason: str | None = None
 

@@ -149,10 +149,11 @@ class StageWork:
 def cached_loops(profile: Profile, stages: list) -> np.ndarray:
     """Loops over cached data: per stage, the index of its loop's first pass (-1 for first passes and for stages
     outside loops). A loop is stages repeated by name and task count whose first pass reads from storage, in a
-    job whose plans scan a cached relation; the later passes read the cache, and from storage what it did not
-    hold."""
+    job that caches: its plans scan a cached relation, or its stages keep an RDD with a storage level (what
+    `persist()` does, MLlib's training loops included). The later passes read the cache, and from storage what it
+    did not hold."""
     first = np.full(len(stages), -1, dtype=int)
-    caches = any(
+    caches = any(s.persisted_rdds for s in stages) or any(
         CACHE_SCAN_OPERATOR in name.lower().replace(" ", "") for ex in profile.sql_executions for name in ex.operators
     )
     if not caches:

@@ -111,3 +111,13 @@ def test_profile_round_trips_through_json(real_logs):
 
     p = parse_eventlog(real_logs["spark-3.0-yarn"])
     assert Profile.model_validate_json(p.model_dump_json()) == p
+
+
+def test_stages_that_keep_a_cached_relation_are_marked(real_logs):
+    # The 2.4 log caches a DataFrame read from avro: the stage that computes it and the stage that joins on its
+    # in-memory relation list an RDD with a storage level; the other cache() stage computes an uncached input.
+    p = parse_eventlog(real_logs["spark-2.4-yarn"])
+    persisted = {s.stage_id: s.persisted_rdds for s in p.stages}
+    assert persisted[0] >= 1 and persisted[2] >= 1
+    assert persisted[1] == 0
+    assert parse_eventlog(real_logs["spark-3.0-yarn"]).stages[0].persisted_rdds == 0

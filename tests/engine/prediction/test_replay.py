@@ -294,9 +294,12 @@ def test_a_loop_over_cached_data_re_reads_what_a_smaller_memory_cannot_hold(coun
     assert StageWork.from_profile(p).loop_first.tolist() == [-1, -1, 1, 1, 1, 1]
     cands = [cfg(4, "r5.xlarge"), cfg(4, "m5.xlarge"), cfg(4, "r5.2xlarge")]
     r5, m5, r5_double = _replay(p, cfg(4, "r5.xlarge"), cands)
-    # Without a cached relation in the plans, the same stages are just stages: memory does not enter.
+    # Without a cached relation in the plans or a persisted RDD in the stages, the same stages are just stages:
+    # memory does not enter. An RDD kept with a storage level (MLlib's training loops) is a cache too.
     plain = _cached_loop_profile(reread=0.25, operators={"Scan parquet": 1, "Project": 1}, counted=counted)
     assert StageWork.from_profile(plain).loop_first.max() == -1
+    persisted = plain.model_copy(update={"stages": [s.model_copy(update={"persisted_rdds": 1}) for s in plain.stages]})
+    assert StageWork.from_profile(persisted).loop_first.tolist() == [-1, -1, 1, 1, 1, 1]
     r5_plain, m5_plain, r5_double_plain = _replay(plain, cfg(4, "r5.xlarge"), cands)
     assert r5 == pytest.approx(p.duration_s) and r5_plain == pytest.approx(r5)
     assert m5 > 1.1 * m5_plain
