@@ -118,6 +118,7 @@ def _summaries(results: dict[str, list[Episode]], worlds: dict[str, EmulatorWorl
     out = {name: summarize(eps) for name, eps in results.items()}
     for name, eps in results.items():
         out[name]["sla_violation_rate_feasible"] = feasible_violation_rate(eps, worlds)
+        out[name]["sla_misses"] = sla_misses(eps)
     if results:
         first = next(iter(results.values()))
         out["_step_limited_oracle"] = step_limited_saving(first, worlds)
@@ -159,6 +160,19 @@ def _closed_loop_episodes(
                 print(f"  {name:14s} start {start.describe():28s} slack {slack:.1f} {pol.name:10s} "
                       f"-> {ep.runs[-1].config.describe():28s} {took:5.1f}s", file=sys.stderr)  # fmt: skip
     return results
+
+
+def sla_misses(episodes: Sequence[Episode]) -> dict[str, dict]:
+    """Where a policy's SLA misses (failed runs included) fall: by run index and by workload. The emulator's data
+    steps and heavy data layouts land on the same run index in every episode, so misses bunch there."""
+    by_run: dict[int, int] = {}
+    by_workload: dict[str, int] = {}
+    for e in episodes:
+        for k, r in enumerate(e.runs[1:], start=1):
+            if not within_sla(r.runtime_s, e.sla_seconds):
+                by_run[k] = by_run.get(k, 0) + 1
+                by_workload[e.workload] = by_workload.get(e.workload, 0) + 1
+    return {"by_run": dict(sorted(by_run.items())), "by_workload": dict(sorted(by_workload.items()))}
 
 
 def feasible_violation_rate(episodes: Sequence[Episode], worlds: dict[str, EmulatorWorld]) -> float | None:
@@ -363,6 +377,11 @@ def print_closed_loop(res: dict, title: str = "") -> None:
     if feasible:
         print("  SLA violations on runs where some candidate meets the SLA: "
               + ", ".join(f"{n} {100 * v:.1f}%" for n, v in feasible))  # fmt: skip
+    first, m = next((n, m) for n, m in res.items() if not n.startswith("_"))
+    if m.get("sla_misses") and m["sla_misses"]["by_run"]:
+        misses = m["sla_misses"]
+        print(f"  {first}'s SLA misses by run: " + ", ".join(f"{k}: {v}" for k, v in misses["by_run"].items())
+              + "; by workload: " + ", ".join(f"{k} {v}" for k, v in misses["by_workload"].items()))  # fmt: skip
     safe = res.get("_p90_safe_oracle")
     if safe and safe.get("after_5") is not None:
         print("  a clairvoyant policy with a p90 margin for the run noise, within 10% of the oracle: "

@@ -31,6 +31,11 @@ def test_several_seeds_print_a_table_each_and_pool_their_episodes(tmp_path):
         assert res[policy]["runs"] == 12 * 3
         shot = res[policy]["single_shot"]
         assert 0.0 <= shot["sla_violations"] <= 1.0
+        # Where the misses fall adds up to the violation rate, by run index and by workload alike.
+        misses = res[policy]["sla_misses"]
+        assert sum(misses["by_run"].values()) == sum(misses["by_workload"].values())
+        assert sum(misses["by_run"].values()) == round(res[policy]["sla_violation_rate"] * res[policy]["runs"])
+        assert {int(k) for k in misses["by_run"]} <= {1, 2, 3}
     # The ceiling of a p90-safe policy is a share, and only for the runs the episodes reached.
     assert 0.0 <= res["_p90_safe_oracle"]["after_3"] <= 1.0
     assert res["_p90_safe_oracle"]["after_5"] is None
