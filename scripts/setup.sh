@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates .venv and installs the package with its test extras from the pinned constraints. Idempotent:
-# a second call only re-checks. System packages (PostgreSQL for the multi-worker store tests, Chromium for
-# report screenshots) come from apt-get when running as root and missing.
+# a second call only re-checks. PostgreSQL for the multi-worker store tests comes from scripts/postgres.sh
+# (apt-get when running as root and missing); Chromium, used only to screenshot the demo report for the docs,
+# is not installed by any script (apt-get install chromium; docs/demo.md has the command).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
