@@ -4,7 +4,8 @@ Rules, in the order they apply (docs/engine.md explains each):
 
 1. Rollback: the last run failed or missed the SLA on a configuration that had just been changed -> go back to
    the last configuration that succeeded within the SLA (phase ROLLBACK), unless the miss came with much more
-   input than the last good run had (drift: re-plan instead).
+   input than the last good run had (drift: re-plan instead). Not to a configuration that has failed since, nor
+   to one with no more memory per core than a configuration the data outgrew.
 2. Never blindly again: a configuration whose latest run failed is excluded (one with a track record of three
    successes gets one retry, unless it failed on more input than it ever carried), with everything that has no
    more memory per core (failures are mostly memory).
@@ -132,8 +133,6 @@ class Controller:
         current = current or history[-1].config
         last = history[-1]
         prev = history[-2] if len(history) > 1 else None
-        good_run = next((r for r in reversed(history) if _met_sla(r, sla)), None)
-        last_good = good_run.config if good_run is not None else None
         notes: list[str] = []
 
         # Configurations whose latest run (in this code structure) failed, unless the failure was a one-off on
@@ -155,6 +154,9 @@ class Controller:
                 more = bool(runs[-1].input_bytes and carried and runs[-1].input_bytes > carried)
                 if fails >= 2 or len(runs) - fails < 3 or more:
                     bad.add(key)
+        last_failure = max((i for i, r in enumerate(segment) if not r.succeeded), default=-1)
+        good_run = self._last_good_run(history, segment, latest, bad, last_failure, sla)
+        last_good = good_run.config if good_run is not None else None
         n_ok = sum(1 for r in segment if r.succeeded and r.runtime_s)
         changed_last = prev is not None and prev.config.key() != last.config.key()
         last_bad = not _met_sla(last, sla)
@@ -187,8 +189,38 @@ class Controller:
             phase = Phase.OPTIMIZING
         if not last.succeeded and phase is not Phase.ROLLBACK:
             notes.append(f"the last run on {last.config.describe()} failed")
-        last_failure = max((i for i, r in enumerate(segment) if not r.succeeded), default=-1)
         return _Context(history, segment, code_changed, current, last_good, bad, last_failure, phase, notes)
+
+    def _last_good_run(
+        self,
+        history: Sequence[RunObservation],
+        segment: Sequence[RunObservation],
+        latest: dict,
+        bad: set,
+        last_failure: int,
+        sla: float | None,
+    ) -> RunObservation | None:
+        """The newest run within the SLA whose configuration is still a good place to go back to: not one whose
+        latest run failed, nor one with no more memory per core than a configuration that failed after succeeding
+        (the data outgrew it, not a move), unless it has succeeded since that failure."""
+        outgrown = [latest[k][-1].config for k in bad if any(r.succeeded for r in latest[k])]
+        since = {r.config.key() for r in segment[last_failure + 1 :] if r.succeeded}
+        try:
+            limit = float(self.resources.arrays(outgrown).mem_per_core_gib.max()) if outgrown else -np.inf
+        except UnknownInstanceType:
+            limit = -np.inf
+        for r in reversed(history):
+            key = r.config.key()
+            if not _met_sla(r, sla) or key in bad:
+                continue
+            if key in since:
+                return r
+            try:
+                if float(self.resources.arrays([r.config]).mem_per_core_gib[0]) > limit + 1e-9:
+                    return r
+            except UnknownInstanceType:
+                return r
+        return None
 
     # ------------------------------------------------------------------ decide
     def decide(

@@ -224,6 +224,24 @@ def test_a_proven_configuration_that_failed_on_more_input_than_it_ever_carried_i
     assert economy(pred).config.instance_type.startswith("r5")
 
 
+def test_no_rollback_to_a_configuration_the_data_has_since_outgrown():
+    # 6 x m5.xlarge met the SLA, then failed on the same configuration (the data, not a move); the next run, on
+    # 10 x r5.xlarge, missed the SLA. Going back to the last run within the SLA would retry the configuration
+    # that just failed, or 8 x m5.xlarge with no more memory per core: neither is a good place to go back to, so
+    # the controller re-plans, with more memory per core than the failure had.
+    sla = truth(6) * 1.05
+    history = [run(8), run(6), run(6, ok=False), run(10, runtime=sla * 1.1)]
+    history[-1] = history[-1].model_copy(update={"config": cfg(10, "r5.xlarge")})
+    pred = recommend(
+        history, Goals(sla_seconds=sla), Constraints(instance_families=["m5", "r5"], photon_allowed=False), CM
+    )
+    assert pred.phase is not Phase.ROLLBACK
+    assert all(s.config.instance_type.startswith("r5") for s in pred.solutions.values())
+    # A move that failed is still undone: the configuration it left had never failed.
+    moved = [run(8), run(6), run(4, ok=False)]
+    assert recommend(moved, Goals(sla_seconds=sla * 2), M5, CM).phase is Phase.ROLLBACK
+
+
 def _exploration(photon_workers: int, p50: list[float], sigma: list[float], economy_index: int):
     """A controller two runs into a job, its candidates m5.xlarge x8, x6 and x`photon_workers` with Photon, and
     `explore(cost, sla_runtime=None, segment=None)`: the economy index after the exploration rule."""
