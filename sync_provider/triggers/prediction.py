@@ -17,6 +17,13 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from sync_provider.triggers.delivery import DeliveryCheck, check_delivery, run_facts
 
+#: The trigger never fires sooner than this after it starts. Airflow 3.3 can mark a deferred task failed when its
+#: trigger fires within seconds: the executor's "success" for the worker that deferred is processed after the
+#: resumed attempt is already running (apache/airflow#71580, #72716; seen here once in a while, a 5 s gap on a
+#: loaded 2-core machine). A Databricks event log takes minutes to arrive, so holding a quick answer costs
+#: nothing; the hold keeps the stale event ahead of the resumption.
+MIN_DEFERRAL_SECONDS = 20.0
+
 
 class SyncPredictionTrigger(BaseTrigger):
     """Wait, without holding a worker slot, for a run's end and its event log's complete delivery.
@@ -26,6 +33,7 @@ class SyncPredictionTrigger(BaseTrigger):
     :param deadline: epoch seconds after which the trigger yields a `timeout` event.
     :param log_destination: s3://... or dbfs:/...; None: the run's own cluster_log_conf (no wait when neither).
     :param wait_for_eventlog: False: only wait for the run to terminate.
+    :param min_wait_s: the least time between the trigger's start and its event (`MIN_DEFERRAL_SECONDS`).
     """
 
     def __init__(
@@ -40,6 +48,7 @@ class SyncPredictionTrigger(BaseTrigger):
         wait_for_eventlog: bool = True,
         aws_conn_id: str | None = None,
         aws_endpoint_url: str | None = None,
+        min_wait_s: float = MIN_DEFERRAL_SECONDS,
     ) -> None:
         super().__init__()
         self.run_id = str(run_id)
@@ -51,6 +60,7 @@ class SyncPredictionTrigger(BaseTrigger):
         self.wait_for_eventlog = wait_for_eventlog
         self.aws_conn_id = aws_conn_id
         self.aws_endpoint_url = aws_endpoint_url
+        self.min_wait_s = float(min_wait_s)
         self._query_params = False
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -66,10 +76,25 @@ class SyncPredictionTrigger(BaseTrigger):
                 "wait_for_eventlog": self.wait_for_eventlog,
                 "aws_conn_id": self.aws_conn_id,
                 "aws_endpoint_url": self.aws_endpoint_url,
+                "min_wait_s": self.min_wait_s,
             },
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        started = time.monotonic()
+        event = await self._watch()
+        hold = started + self.min_wait_s - time.monotonic()
+        if hold > 0:
+            self.log.info(
+                "%s; reporting in %.0f s (a deferral this short can race the scheduler)",
+                event.payload.get("message"),
+                hold,
+            )
+            await asyncio.sleep(hold)
+        yield event
+
+    async def _watch(self) -> TriggerEvent:
+        """Poll until there is something to report: the one event the trigger yields."""
         from airflow.providers.databricks.hooks.databricks import DatabricksHook
 
         hook = DatabricksHook(self.databricks_conn_id, caller=type(self).__name__)
@@ -84,29 +109,25 @@ class SyncPredictionTrigger(BaseTrigger):
                     if facts.terminated:
                         destination = self.log_destination or facts.log_destination
                         if not self.wait_for_eventlog or not destination or not facts.cluster_id:
-                            yield self._event("success", facts, None, "run terminated; no event log to wait for")
-                            return
+                            return self._event("success", facts, None, "run terminated; no event log to wait for")
                         if reader is None:
                             reader = await asyncio.to_thread(self._reader, destination)
                         check = await asyncio.to_thread(check_delivery, destination, facts.cluster_id, reader=reader)
                         if check.delivered_since(previous, run_succeeded=facts.succeeded):
-                            yield self._event("success", facts, check, f"event log delivered: {check.detail}")
-                            return
+                            return self._event("success", facts, check, f"event log delivered: {check.detail}")
                         if not facts.succeeded and check.directory is None:
-                            yield self._event("success", facts, check, "the run failed and delivered no event log")
-                            return
+                            return self._event("success", facts, check, "the run failed and delivered no event log")
                         previous, last = check, check.detail
                     else:
                         last = f"run {self.run_id} is {facts.life_cycle_state or 'pending'}"
                     self.log.info("%s; next look in %.0f s", last, self.poll_interval)
                     if time.time() + self.poll_interval > self.deadline:
-                        yield TriggerEvent(
+                        return TriggerEvent(
                             {"status": "timeout", "run_id": self.run_id, "message": last, "check": _json(previous)}
                         )
-                        return
                     await asyncio.sleep(self.poll_interval)
         except Exception as exc:  # the sensor turns this into one clear message (and soft-fails)
-            yield TriggerEvent(
+            return TriggerEvent(
                 {"status": "error", "run_id": self.run_id, "message": f"{type(exc).__name__}: {exc}", "check": None}
             )
 

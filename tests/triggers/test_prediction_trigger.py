@@ -83,6 +83,7 @@ def _trigger(**kwargs) -> SyncPredictionTrigger:
         poll_interval=0.01,
         log_destination=DEST,
         aws_conn_id="aws_default",
+        min_wait_s=0.0,
     )
     return SyncPredictionTrigger(**{**args, **kwargs})
 
@@ -133,3 +134,17 @@ def test_falls_back_to_query_parameters_when_a_get_body_is_refused(monkeypatch):
     ws = Workspace([("RUNNING", None), ("TERMINATED", "SUCCESS")], query_only=True)
     (event,) = asyncio.run(_events(_trigger(log_destination=None), ws, monkeypatch))
     assert event["status"] == "success" and ws.calls == 3  # refused once, then two polls by query string
+
+
+def test_a_quick_answer_is_held_until_the_deferral_is_min_wait_s_old(monkeypatch):
+    # A run that has already ended would fire at once; Airflow 3.3 can then fail the resumed task on a stale
+    # executor event (apache/airflow#71580), so the event waits until the trigger has run min_wait_s.
+    ws = Workspace([("TERMINATED", "SUCCESS")])
+    started = time.monotonic()
+    (event,) = asyncio.run(_events(_trigger(log_destination=None, min_wait_s=1.0), ws, monkeypatch))
+    assert event["status"] == "success"
+    assert time.monotonic() - started >= 1.0
+    assert (
+        _trigger().min_wait_s == 0.0
+        and SyncPredictionTrigger(run_id="1", databricks_conn_id="d", deadline=0).min_wait_s == 20.0
+    )
