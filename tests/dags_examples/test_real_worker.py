@@ -42,12 +42,19 @@ TASKS = ("submit_run", "wait_for_eventlog", "sync_prediction", "apply_recommenda
 
 def _logs(home: Path, dag_id: str = "", run_id: str = "", tasks: tuple[str, ...] = ()) -> str:
     """The components' and tasks' logs, for the assertion message when something did not finish. The named tasks'
-    logs come first and nearly whole: they are the ones that failed, and the tail of everything else would cut
-    them off."""
+    logs come first and nearly whole, with the components' lines about them: they are the ones that failed, and
+    the tail of everything else would cut them off."""
     first = []
     for task in tasks:
         for path in sorted(home.glob(f"logs/dag_id={dag_id}/run_id={run_id}/task_id={task}/*.log")):
             first.append(f"--- {path.relative_to(home)}\n{path.read_text(errors='replace')[-10000:]}")
+    # What the scheduler and the triggerer said about those tasks: why a task that ran was marked failed is there,
+    # often minutes before the tail.
+    for path in sorted(home.glob("*.log")) if run_id and tasks else ():
+        lines = path.read_text(errors="replace").splitlines()
+        about = [line for line in lines if run_id in line and any(task in line for task in tasks)]
+        if about:
+            first.append(f"--- {path.relative_to(home)}, lines about {', '.join(tasks)}\n" + "\n".join(about)[-6000:])
     parts = []
     for path in sorted(home.rglob("*.log")):
         text = path.read_text(errors="replace")
