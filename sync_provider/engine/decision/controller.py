@@ -111,7 +111,7 @@ class _Context:
     current: ClusterConfig
     last_good: ClusterConfig | None
     bad: set
-    last_failure: int
+    succeeded_since_failure: set  # configuration keys that succeeded after the segment's latest failed run
     phase: Phase
     notes: list[str]
 
@@ -155,7 +155,8 @@ class Controller:
                 if fails >= 2 or len(runs) - fails < 3 or more:
                     bad.add(key)
         last_failure = max((i for i, r in enumerate(segment) if not r.succeeded), default=-1)
-        good_run = self._last_good_run(history, segment, latest, bad, last_failure, sla)
+        since = {r.config.key() for r in segment[last_failure + 1 :] if r.succeeded}
+        good_run = self._last_good_run(history, latest, bad, since, sla)
         last_good = good_run.config if good_run is not None else None
         n_ok = sum(1 for r in segment if r.succeeded and r.runtime_s)
         changed_last = prev is not None and prev.config.key() != last.config.key()
@@ -189,22 +190,20 @@ class Controller:
             phase = Phase.OPTIMIZING
         if not last.succeeded and phase is not Phase.ROLLBACK:
             notes.append(f"the last run on {last.config.describe()} failed")
-        return _Context(history, segment, code_changed, current, last_good, bad, last_failure, phase, notes)
+        return _Context(history, segment, code_changed, current, last_good, bad, since, phase, notes)
 
     def _last_good_run(
         self,
         history: Sequence[RunObservation],
-        segment: Sequence[RunObservation],
         latest: dict,
         bad: set,
-        last_failure: int,
+        since: set,
         sla: float | None,
     ) -> RunObservation | None:
         """The newest run within the SLA whose configuration is still a good place to go back to: not one whose
         latest run failed, nor one with no more memory per core than a configuration that failed after succeeding
         (the data outgrew it, not a move), unless it has succeeded since that failure."""
         outgrown = [latest[k][-1].config for k in bad if any(r.succeeded for r in latest[k])]
-        since = {r.config.key() for r in segment[last_failure + 1 :] if r.succeeded}
         try:
             limit = float(self.resources.arrays(outgrown).mem_per_core_gib.max()) if outgrown else -np.inf
         except UnknownInstanceType:
@@ -349,8 +348,7 @@ class Controller:
         for i in failed:
             strict |= per_core <= per_core[i] + 1e-9
             lenient |= (per_core <= per_core[i] + 1e-9) & (total <= total[i] + 1e-9)
-        since = {r.config.key() for r in ctx.segment[ctx.last_failure + 1 :] if r.succeeded}
-        ok_since = np.array([k not in since for k in keys], dtype=bool)
+        ok_since = np.array([k not in ctx.succeeded_since_failure for k in keys], dtype=bool)
         strict &= ok_since
         lenient &= ok_since
         return strict if (allowed & ~strict).any() else lenient

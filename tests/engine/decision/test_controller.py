@@ -255,7 +255,7 @@ def _exploration(photon_workers: int, p50: list[float], sigma: list[float], econ
     configs = [cfg(8), cfg(6), ClusterConfig(instance_type="m5.xlarge", num_workers=photon_workers, photon=True)]
     arrays = ctl.resources.arrays(configs)
     history = [run(8), run(8)]
-    ctx = _Context(history, history, False, cfg(8), cfg(8), set(), -1, Phase.OPTIMIZING, [])
+    ctx = _Context(history, history, False, cfg(8), cfg(8), set(), set(), Phase.OPTIMIZING, [])
     p50_ = np.array(p50)
     est = RuntimeEstimate(p50=p50_, p90=p50_ * 1.1, sigma=np.array(sigma))
     choices = {p: Choice(economy_index, True, True) for p in Preference}
