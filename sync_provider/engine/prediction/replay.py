@@ -2,11 +2,11 @@
 
 Each stage's task time is split into CPU, GC, shuffle and I/O; each part is scaled by what the candidate offers
 per task slot (core speed, memory per core, network and disk per core, Photon on the CPU share of operators it
-accelerates), spill is re-estimated from the memory a task needs against what a slot of the candidate has, and
-the stage is laid out on the candidate's slots in waves, never shorter than its longest task. Driver-only time
-stays serial. The sum is calibrated so that replaying the run on its own configuration gives its real runtime.
-The reference node's disk and network bandwidth are taken from what the profile measured, where it timed enough;
-driver-only time scales with the driver's core speed.
+accelerates), spill is re-estimated from the memory each size of task needs against what a slot of the candidate
+has (spill lands on the largest tasks: `task_sizes`), and the stage is laid out on the candidate's slots first
+come, first served (`stage_layout`). Driver-only time stays serial. The sum is calibrated so that replaying the
+run on its own configuration gives its real runtime. The reference node's disk and network bandwidth are taken
+from what the profile measured, where it timed enough; driver-only time scales with the driver's core speed.
 """
 
 from __future__ import annotations
@@ -18,8 +18,17 @@ import numpy as np
 from sync_provider.engine.evidence.photon import PHOTON_OPERATOR_COVERAGE, accelerated_cpu_factor, taken_share
 from sync_provider.engine.evidence.profile import Profile
 from sync_provider.engine.prediction.resources import EXECUTION_MEMORY_FRACTION, S3_MBPS_PER_TASK, ConfigArrays
+from sync_provider.engine.prediction.stage_layout import body_wall, fifo_wall, size_at_rank
 
 GIB = 2**30
+#: A profile keeps task-time quantiles (min, p25, p50, p75, p90, p99, max). The six bins between them, at their
+#: midpoints and weighted by their share of the tasks, stand for the whole distribution in means; p50 to max
+#: give its tail (`stage_layout`).
+BIN_WEIGHTS = np.array([0.25, 0.25, 0.25, 0.15, 0.09, 0.01])
+#: Fixed-point passes that undo the spill in the top tasks' times (`task_sizes`); 4 settle to well under 1%.
+SIZE_PASSES = 4
+#: Halvings that find the mean need (`_need_for_shortfall`): 2^-24 of slot + shortfall, far below what matters.
+BISECTION_STEPS = 24
 #: Physical operators Photon runs natively (the CPU part of stages made of them speeds up).
 PHOTON_OPERATORS = (
     "scan", "filter", "project", "hashaggregate", "aggregate", "sort", "broadcasthashjoin", "shuffledhashjoin",
@@ -92,7 +101,9 @@ class StageWork:
     write: np.ndarray
     untimed: np.ndarray  # S3 I/O and spill, which Spark does not time apart: see `_split_spill`
     max_over_mean: np.ndarray
+    points: np.ndarray  # per stage, task time over the mean at the BIN_WEIGHTS midpoints, then p50..p99, max
     mem_need_gib: np.ndarray
+    memory_spilled_gib: np.ndarray  # per task: what the tasks held beyond their execution memory, on average
     spill_bytes_per_task: np.ndarray
     s3_bytes: np.ndarray  # input read and output written (S3), per stage
     shuffle_write_bytes: np.ndarray
@@ -120,7 +131,7 @@ class StageWork:
         mem_spill = np.array([s.memory_spilled_bytes for s in stages], dtype=float)
         mean = np.array([max(s.task_duration.mean, 1e-9) for s in stages], dtype=float)
         mx = np.array([max(s.task_duration.max, s.task_duration.mean) for s in stages], dtype=float)
-        max_over_mean = np.clip(np.where(mean > 1e-6, mx / mean, 1.0), 1.0, 50.0)
+        max_over_mean = np.clip(np.where(mean > 1e-6, mx / mean, 1.0), 1.0, tasks)
         peak = np.array([s.peak_execution_memory_max_bytes for s in stages], dtype=float)
         mem_need = (peak + mem_spill / tasks) / GIB
         total_app = profile.duration_s or 0.0
@@ -132,7 +143,9 @@ class StageWork:
             write=write,
             untimed=rest,
             max_over_mean=max_over_mean if n else np.zeros(0),
+            points=time_points(stages, mean),
             mem_need_gib=mem_need,
+            memory_spilled_gib=mem_spill / tasks / GIB,
             spill_bytes_per_task=disk_spill / tasks,
             s3_bytes=np.array([s.input_bytes + s.output_bytes for s in stages], dtype=float),
             shuffle_write_bytes=np.array([s.shuffle_write_bytes for s in stages], dtype=float),
@@ -241,10 +254,12 @@ def measured_bandwidths(work: StageWork, ref: ConfigArrays, cand: ConfigArrays) 
     """`ref` and `cand` with the reference node's disk and network per core as the profile measured them.
 
     Shuffle writes time the local disk (bytes / shuffle write time); S3 reads and writes, in the untimed rest of
-    stages that did not spill, time the network share per task. The measured over prior ratio applies to the
-    reference and to candidates of its instance family (same hardware, same network class); other families
-    keep their priors. The catalog's bandwidths are nominal: "up to 10 Gigabit" nodes sustain a fraction that
-    no table states, and this is where one run shows it."""
+    stages that did not spill, time the network share per task. The catalog's bandwidths are nominal: "up to 10
+    Gigabit" nodes sustain a fraction that no table states, and this is where one run shows it. The measured
+    over prior ratio of the disk applies to the reference and to candidates of its instance family (same
+    hardware). So does a network found faster than its prior (that family's baseline is higher than the prior
+    guessed); a network found slower applies to every family: what S3 and the protocol take off the nominal
+    bandwidth is the platform's, and measured on one family it was 15-25% off for the others, all optimistic."""
     total = float((work.cpu + work.gc + work.fetch + work.write + work.untimed).sum())
     disk0, net0 = float(ref.disk_per_core_mbps[0]), float(ref.net_per_core_mbps[0])
     k_disk = _disk_factor(
@@ -262,14 +277,34 @@ def measured_bandwidths(work: StageWork, ref: ConfigArrays, cand: ConfigArrays) 
     cand = replace(
         cand,
         disk_per_core_mbps=np.where(same, cand.disk_per_core_mbps * k_disk, cand.disk_per_core_mbps),
-        net_per_core_mbps=np.where(same, cand.net_per_core_mbps * k_net, cand.net_per_core_mbps),
+        net_per_core_mbps=np.where(same | (k_net < 1.0), cand.net_per_core_mbps * k_net, cand.net_per_core_mbps),
     )
     return ref, cand
 
 
-def _stage_times(work: StageWork, ref: ConfigArrays, cand: ConfigArrays, data_scale: float | np.ndarray) -> np.ndarray:
+@dataclass(frozen=True)
+class _AtReference:
+    """What a replay derives once from the profile on its own configuration (for the reference and candidates)."""
+
+    io: np.ndarray  # S3 I/O seconds per stage (the untimed rest less spill)
+    sizes: np.ndarray  # relative task sizes at the time points (`task_sizes`)
+    need_gib: np.ndarray  # mean need per task
+    rate: np.ndarray  # spill seconds per GiB short, per task (0 where the stage did not spill)
+
+    @classmethod
+    def of(cls, work: StageWork, ref: ConfigArrays) -> _AtReference:
+        io, spill_s = _split_spill(work, ref)
+        spill_per_task = spill_s / work.tasks
+        mean = (work.cpu + work.gc + work.fetch + work.write + io) / work.tasks + spill_per_task
+        slot = float(ref.mem_per_core_gib[0]) * EXECUTION_MEMORY_FRACTION
+        return cls(io, *task_sizes(work, mean, spill_per_task, slot))
+
+
+def _stage_times(
+    work: StageWork, ref: ConfigArrays, cand: ConfigArrays, data_scale: float | np.ndarray, at: _AtReference
+) -> np.ndarray:
     """Wall time of every stage on every candidate: shape (stages, candidates)."""
-    io, spill_s = _split_spill(work, ref)
+    io, sizes, need_ref = at.io, at.sizes, at.need_gib
     ref_speed = ref.speed[0] / photon_cpu_factor(work.photon_share, ref.photon[0])
     cand_speed = cand.speed / photon_cpu_factor(work.photon_share, cand.photon)
     f_cpu = ref_speed / cand_speed
@@ -296,33 +331,91 @@ def _stage_times(work: StageWork, ref: ConfigArrays, cand: ConfigArrays, data_sc
         + np.outer(io, f_io)
     ) / work.tasks[:, None]
     misses = _cache_misses(work, ref, cand, io, ds[0]) * f_io[None, :] / tasks
-    # Spill: a task needs mem_need; a slot of the candidate has mem_per_core * fraction.
+    # Spill: a task needs memory in proportion to its size; a slot of the candidate has mem_per_core * fraction.
     slot_mem = cand.mem_per_core_gib * EXECUTION_MEMORY_FRACTION
-    ref_slot_mem = ref.mem_per_core_gib[0] * EXECUTION_MEMORY_FRACTION
-    # A stage that spilled needed more than the reference's slot held, even where our memory fraction estimate
-    # says otherwise: its need is floored so that replaying the reference reproduces its own spill (otherwise
-    # the calibration absorbs the spill and more memory per core is predicted to gain nothing).
-    need_ref = np.where(
-        spill_s > 0, np.maximum(work.mem_need_gib, ref_slot_mem + 0.25 * work.mem_need_gib), work.mem_need_gib
-    )
     need = need_ref[:, None] * per_task_scale
-    # The reference's shortfall is floored too: a tiny denominator must not turn a small spill into hours.
-    ref_short = np.maximum(need_ref - ref_slot_mem, 0.25 * need_ref + 1e-6)[:, None]
-    short = np.minimum(np.maximum(need - slot_mem[None, :], 0.0), 10.0 * ref_short)
-    ref_spill_per_task = spill_s / work.tasks
-    spill_rate = np.where(ref_spill_per_task[:, None] > 0, ref_spill_per_task[:, None] / ref_short, 0.0)
+    # The reference's shortfall, floored: a tiny denominator must not turn a small spill into hours.
+    cap = 10.0 * np.maximum(work.memory_spilled_gib, 0.25 * need_ref + 1e-6)[:, None]
     # Where the reference did not spill, price the candidate's shortfall at disk speed (write + read back), as the
     # compressed bytes a spill puts on disk.
     ratio = work.spill_disk_ratio or SPILL_DISK_RATIO_PRIOR
-    fresh = 2 * short * GIB * ratio / (cand.disk_per_core_mbps[None, :] * 1e6)
-    spill = np.where(spill_rate > 0, spill_rate * short * (ref.disk_per_core_mbps[0] / cand.disk_per_core_mbps), fresh)
-    per_task = base * per_task_scale + spill + misses
-    slots = cand.slots[None, :]
-    waves = np.ceil(tasks / slots)
-    packed = tasks * per_task / np.minimum(slots, tasks)
-    layout = 0.5 * waves * per_task + 0.5 * packed
-    longest = per_task * work.max_over_mean[:, None]
-    return np.maximum(layout, longest)
+    fresh = 2 * GIB * ratio / (cand.disk_per_core_mbps[None, :] * 1e6)
+    measured = at.rate[:, None] * (ref.disk_per_core_mbps[0] / cand.disk_per_core_mbps)
+    rate = np.where(at.rate[:, None] > 0, measured, fresh)
+    per_size = base * per_task_scale + misses
+
+    def task_time(m: np.ndarray) -> np.ndarray:
+        """Seconds a task of relative size m takes on each candidate: its work, plus spilling what its slot lacks."""
+        return per_size * m + rate * np.minimum(np.maximum(need * m - slot_mem[None, :], 0.0), cap * m)
+
+    per_task = np.maximum(sum(w * task_time(sizes[:, i : i + 1]) for i, w in enumerate(BIN_WEIGHTS)), 1e-9)
+    tail = sizes[:, len(BIN_WEIGHTS) :]
+    slots = np.broadcast_to(cand.slots[None, :], tasks.shape)
+    top_all = task_time(size_at_rank(tail, work.tasks, tasks)) / per_task
+    top_slot = task_time(size_at_rank(tail, work.tasks, np.minimum(tasks, slots))) / per_task
+    packed = tasks / np.minimum(slots, tasks)  # in mean task times
+    body = body_wall(tasks, slots, top_all, top_slot) * per_task
+    return fifo_wall(body, task_time(tail[:, -1:]), np.maximum(packed - 1.0, 0.0) * per_task)
+
+
+def time_points(stages: list, mean: np.ndarray) -> np.ndarray:
+    """Per stage, task time over the mean at the midpoints of the bins between the profile's quantiles (min, p25,
+    p50, p75, p90, p99, max), normalised to a mean of 1 over BIN_WEIGHTS, then at p50, p75, p90, p99 and the
+    largest task. A stage without quantiles counts as tasks of equal time."""
+    if not stages:
+        return np.zeros((0, len(BIN_WEIGHTS) + 5))
+    q = np.array([[d.min, d.p25, d.p50, d.p75, d.p90, d.p99, d.max] for d in (s.task_duration for s in stages)])
+    rel = np.where(q[:, -1:] > 0, q / mean[:, None], 1.0)
+    rel = np.maximum.accumulate(np.maximum(rel, 0.0), axis=1)
+    mids = 0.5 * (rel[:, :-1] + rel[:, 1:])
+    norm = np.maximum(mids @ BIN_WEIGHTS, 1e-9)[:, None]
+    return np.column_stack([mids, rel[:, 2:]]) / norm
+
+
+def task_sizes(work: StageWork, mean_s: np.ndarray, spill_s: np.ndarray, slot_gib: float):
+    """(sizes, mean need in GiB, spill seconds per GiB short) per stage, at the reference.
+
+    A task of relative size m (mean 1) needs m times the mean need and takes base x m + rate x max(0, need x m -
+    slot) seconds: its own work, plus writing and reading back what its slot cannot hold. Spill lands on the top
+    tasks, so their times overstate their sizes. A few fixed-point passes undo it: the mean need is the one at
+    which the tasks fall short of the slot by what the stage spilled from memory per task, the rate is the spill
+    time per GiB of it, and the sizes follow from the times. A candidate with more memory then sheds the tail
+    that spill made, and one with less spills its top tasks first.
+
+    The mean need of a stage that did not spill is its largest task's peak over that task's size (the peak
+    belongs to the largest task)."""
+    points = work.points
+    spilled = spill_s > 0
+    need = work.mem_need_gib / np.maximum(points[:, -1], 1.0)
+    rate = np.zeros(len(points))
+    if not spilled.any():
+        return points, need, rate
+    # What the tasks held beyond their slots on average; a stage that spilled to disk without saying how much it
+    # held in memory is taken to have fallen a quarter short.
+    short_gib = np.where(work.memory_spilled_gib > 0, work.memory_spilled_gib, 0.25 * work.mem_need_gib)
+    base = np.maximum(mean_s - spill_s, 1e-3 * mean_s)[:, None]
+    times = points * mean_s[:, None]
+    rate = np.where(spilled, spill_s / np.maximum(short_gib, 1e-9), 0.0)
+    sizes = points
+    for _ in range(SIZE_PASSES):
+        need = np.where(spilled, _need_for_shortfall(sizes, short_gib, slot_gib), need)
+        r, n = rate[:, None], need[:, None]
+        sizes = np.where(times * n > base * slot_gib, (times + r * slot_gib) / (base + r * n), times / base)
+        sizes = sizes / np.maximum(sizes[:, : len(BIN_WEIGHTS)] @ BIN_WEIGHTS, 1e-9)[:, None]
+    return sizes, need, rate
+
+
+def _need_for_shortfall(sizes: np.ndarray, short_gib: np.ndarray, slot_gib: float) -> np.ndarray:
+    """Per stage, the mean need at which tasks of `sizes` fall `short_gib` short of their slot on average
+    (bisection: the shortfall grows with the need; at slot + short it is at least short, by convexity)."""
+    bins = sizes[:, : len(BIN_WEIGHTS)]
+    lo = np.zeros(len(sizes))
+    hi = slot_gib + short_gib
+    for _ in range(BISECTION_STEPS):
+        mid = 0.5 * (lo + hi)
+        over = np.maximum(mid[:, None] * bins - slot_gib, 0.0) @ BIN_WEIGHTS > short_gib
+        hi, lo = np.where(over, mid, hi), np.where(over, lo, mid)
+    return 0.5 * (lo + hi)
 
 
 #: A task needing this many times its slot's execution memory is likely to die (OutOfMemoryError) rather than
@@ -356,8 +449,9 @@ def replay(
     if len(work.tasks) == 0:
         return np.full(len(cand), observed_runtime_s)
     ref, cand = measured_bandwidths(work, ref, cand)
-    own = _stage_times(work, ref, ref, 1.0).sum()
-    parallel = _stage_times(work, ref, cand, data_scale).sum(axis=0)
+    at = _AtReference.of(work, ref)
+    own = _stage_times(work, ref, ref, 1.0, at).sum()
+    parallel = _stage_times(work, ref, cand, data_scale, at).sum(axis=0)
     app = work.app_s if work.app_s > 0 else observed_runtime_s
     overhead = max(observed_runtime_s - app, 0.0)
     stage_app = max(app - work.driver_only_s, 1e-3)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from sync_provider.engine.evidence.catalog import Catalog
+from sync_provider.engine.evidence.profile import Profile, Quantiles, StageProfile
 from sync_provider.engine.models import ClusterConfig
 from sync_provider.engine.prediction.replay import (
     SPILL_DISK_RATIO_PRIOR,
@@ -17,7 +19,7 @@ from sync_provider.engine.prediction.replay import (
     replay,
     spill_disk_ratio,
 )
-from sync_provider.engine.prediction.resources import ResourceTable
+from sync_provider.engine.prediction.resources import EXECUTION_MEMORY_FRACTION, ResourceTable
 from sync_provider.engine.prediction.synthetic import make_profile
 
 TABLE = ResourceTable(Catalog.default())
@@ -90,7 +92,7 @@ def test_a_spill_costs_the_disk_time_of_the_compressed_bytes_it_writes():
 
     no_spill = on_c5(1e-9)
     assert on_c5(None) == on_c5(SPILL_DISK_RATIO_PRIOR) > no_spill * 1.1
-    assert on_c5(0.5) - no_spill == pytest.approx(2 * (on_c5(0.25) - no_spill), rel=1e-6)
+    assert on_c5(0.5) - no_spill == pytest.approx(2 * (on_c5(0.25) - no_spill), rel=1e-3)
 
 
 def test_a_spilling_run_measures_its_disk_over_memory_ratio():
@@ -191,8 +193,23 @@ def test_the_reference_nodes_network_share_is_measured_from_its_s3_reads():
     cands = TABLE.arrays([cfg(8, "m5.2xlarge"), cfg(8, "r5.xlarge")])
     mref, mcands = measured_bandwidths(work, ref, cands)
     assert mref.net_per_core_mbps[0] == pytest.approx(40.0, rel=0.01)
-    # Its family shares the measured share; another family keeps its prior.
-    assert mcands.net_per_core_mbps[0] == pytest.approx(cands.net_per_core_mbps[0] * 40.0 / ref.net_per_core_mbps[0])
+    # What the platform takes off the nominal bandwidth holds for every family, its own and another.
+    factor = 40.0 / ref.net_per_core_mbps[0]
+    for i in (0, 1):
+        assert mcands.net_per_core_mbps[i] == pytest.approx(cands.net_per_core_mbps[i] * factor)
+
+
+def test_a_network_faster_than_its_prior_is_its_own_familys():
+    from sync_provider.engine.prediction.replay import measured_bandwidths
+
+    # Reading at one S3 connection's cap (90 MB/s) on an m5.xlarge, whose prior baseline is ~59: that family
+    # sustains more than the prior guessed, which says nothing about the r5's.
+    work = StageWork.from_profile(_io_profile(90.0))
+    ref = TABLE.arrays([cfg(4)])
+    cands = TABLE.arrays([cfg(8, "m5.2xlarge"), cfg(8, "r5.xlarge")])
+    mref, mcands = measured_bandwidths(work, ref, cands)
+    assert mref.net_per_core_mbps[0] > 1.4 * ref.net_per_core_mbps[0]
+    assert mcands.net_per_core_mbps[0] > 1.4 * cands.net_per_core_mbps[0]
     assert mcands.net_per_core_mbps[1] == cands.net_per_core_mbps[1]
 
 
@@ -317,3 +334,101 @@ def test_a_cache_that_held_all_the_data_predicts_no_re_reads_on_as_much_memory()
     # 40 GiB, so 64 GiB holds 20 of them and every later pass re-reads the other 20.
     assert r6i == pytest.approx(r6i_plain, rel=1e-6)
     assert half > 1.3 * half_plain
+
+
+def _fifo(times: np.ndarray, slots: int) -> float:
+    """Wall time of tasks taken in index order by the first free of `slots` slots (Spark's FIFO scheduling)."""
+    free = [0.0] * slots
+    end = 0.0
+    for t in times:
+        start = heapq.heappop(free)
+        heapq.heappush(free, start + t)
+        end = max(end, start + t)
+    return end
+
+
+def _stage_profile(times: np.ndarray, slots: int) -> Profile:
+    """A one-stage, CPU-only profile of tasks taking `times` seconds, laid out FIFO on `slots` slots."""
+    q = np.quantile(times, [0.0, 0.25, 0.5, 0.75, 0.9, 0.99, 1.0])
+    wall = _fifo(times, slots)
+    stage = StageProfile(
+        stage_id=0,
+        num_tasks=len(times),
+        completed_tasks=len(times),
+        duration_s=wall,
+        task_duration=Quantiles(
+            min=q[0], p25=q[1], p50=q[2], p75=q[3], p90=q[4], p99=q[5], max=q[6], mean=float(times.mean())
+        ),
+        task_duration_sum_s=float(times.sum()),
+        executor_run_time_s=float(times.sum()),
+        executor_cpu_time_s=float(times.sum()),
+    )
+    return Profile(duration_s=wall, stages=[stage], num_stages=1, num_tasks=len(times), driver_only_s=0.0)
+
+
+@pytest.mark.parametrize("sigma", [0.3, 0.5])
+def test_fewer_waves_of_unequal_tasks_end_with_the_largest_of_the_last_ones(sigma):
+    # 800 tasks measured on 8 x m5.xlarge (32 slots, 25 waves), replayed on 160 and 320 slots (5 and 2.5 waves):
+    # the slots drift apart, and the stage ends when the largest of the last tasks to start finishes. A simulated
+    # FIFO schedule of the same tasks is the truth: the replay is within 3-11% of it, where the old
+    # wave-and-packing average was 16-30% short.
+    rng = np.random.default_rng(7)
+    times = rng.lognormal(0.0, sigma, 800) * 4.0
+    p = _stage_profile(times, 32)
+    out = _replay(p, cfg(8), [cfg(8), cfg(40), cfg(80)])
+    for i, slots in ((1, 160), (2, 320)):
+        truth = np.mean([_fifo(rng.permutation(times), slots) for _ in range(10)])
+        assert out[i] / out[0] == pytest.approx(truth / p.duration_s, rel=0.12)
+
+
+def test_a_hot_task_that_may_start_late_runs_on_after_the_others():
+    # Three hot keys make three tasks 40x the others. On a few slots a hot task starts wherever its index falls
+    # and runs on after the rest finished; on many slots it starts at once and is the whole stage.
+    rng = np.random.default_rng(3)
+    times = rng.lognormal(0.0, 0.2, 400)
+    times[[40, 170, 330]] *= 40
+    p = _stage_profile(times, 320)  # 80 x m5.xlarge: one wave, the stage is the largest task
+    out = _replay(p, cfg(80), [cfg(80), cfg(4)])
+    truth = np.mean([_fifo(rng.permutation(times), 16) for _ in range(40)])
+    assert out[1] / out[0] == pytest.approx(truth / p.duration_s, rel=0.08)
+
+
+def _spilling_sort(sigma: float, seed: int) -> tuple[Profile, float]:
+    """A sort measured on 4 x m5.2xlarge whose task sizes vary (lognormal `sigma`) and whose mean task needs what
+    a slot holds, so the top half spill; and the truth on 4 x r5.2xlarge (twice the memory per core, the same
+    cores and disk): the same tasks, spill recomputed, scheduled FIFO, relative to the m5's wall time."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.lognormal(0.0, sigma, 800)
+    sizes /= sizes.mean()
+    arrays = TABLE.arrays([cfg(4, "m5.2xlarge"), cfg(4, "r5.2xlarge")])
+    slot = arrays.mem_per_core_gib * EXECUTION_MEMORY_FRACTION
+
+    def task_times(i: int) -> tuple[np.ndarray, np.ndarray]:
+        short = np.maximum(sizes * slot[0] - slot[i], 0.0)  # GiB held beyond the slot, half of it lands on disk
+        cpu = 4.0 * sizes * arrays.speed[0] / arrays.speed[i]
+        return cpu + 2 * 0.5 * short * 2**30 / (arrays.disk_per_core_mbps[i] * 1e6), short
+
+    times, short = task_times(0)
+    p = _stage_profile(times, 32)
+    stage = p.stages[0].model_copy(
+        update={
+            "executor_cpu_time_s": float((4.0 * sizes).sum()),
+            "memory_spilled_bytes": int(short.sum() * 2**30),
+            "disk_spilled_bytes": int(0.5 * short.sum() * 2**30),
+            "peak_execution_memory_max_bytes": int(slot[0] * 2**30),
+        }
+    )
+    return p.model_copy(update={"stages": [stage]}), _fifo(task_times(1)[0], 32) / p.duration_s
+
+
+def test_the_tail_that_spill_made_goes_with_the_spill_on_more_memory_per_core():
+    # Spill lands on the largest tasks, so it makes the stage's straggling tail as well as its mean: on twice the
+    # memory per core only the very largest tasks still spill. Over five sorts (spreads 0.25-0.5) the replay is
+    # within 8% of the truth on average; the old model, which kept the reference's tail, was 23% off.
+    errors = []
+    for sigma, seed in ((0.35, 11), (0.35, 12), (0.35, 13), (0.25, 11), (0.5, 11)):
+        p, truth = _spilling_sort(sigma, seed)
+        assert truth < 0.6
+        out = _replay(p, cfg(4, "m5.2xlarge"), [cfg(4, "m5.2xlarge"), cfg(4, "r5.2xlarge")])
+        errors.append(abs(np.log(out[1] / out[0] / truth)))
+    assert np.mean(errors) < 0.12
