@@ -8,6 +8,7 @@ run, its true cost) stays in these records and is only served through the admin 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -39,6 +40,12 @@ DELIVERY_DELAY_MS = (90_000, 240_000)  # Databricks delivers cluster logs a few 
 TERMINAL = ("TERMINATED", "INTERNAL_ERROR", "SKIPPED")
 
 
+def run_seed(salt: int, workload_source: str, run_index: int) -> int:
+    """The noise seed of a workload's `run_index`-th run in a session salted `salt`."""
+    digest = hashlib.blake2b(f"{salt}:{workload_source}:{run_index}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % 2**31
+
+
 class Workspace:
     """All mutable emulator state, guarded by one lock and saved to `data_dir/state.json` on every change."""
 
@@ -46,8 +53,11 @@ class Workspace:
         self.data_dir = data_dir
         self.clock = clock
         self.base_url = base_url
-        # One generator for ids, run noise seeds and delivery delays: a fixed seed makes a session repeatable.
+        # One generator for ids and delivery delays: a fixed seed makes a session repeatable. A run's noise is
+        # keyed by the seed, its workload and its run count instead (`run_seed`), so that jobs running in
+        # parallel get the same noise whatever order they reach the workspace in.
         self.rng = random.Random(seed)
+        self.noise_salt = seed if seed is not None else random.SystemRandom().getrandbits(62)
         self.lock = threading.RLock()
         self.jobs: dict[int, dict] = {}
         self.runs: dict[int, dict] = {}
@@ -222,7 +232,7 @@ class Workspace:
                         "workload": p["workload"].name,
                         "workload_source": p["source"],
                         "run_index": idx,
-                        "seed": self.rng.randrange(2**31),
+                        "seed": run_seed(self.noise_salt, p["source"], idx),
                         "attempt_number": 0,
                     }
                 )
