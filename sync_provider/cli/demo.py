@@ -13,7 +13,9 @@ app = typer.Typer(no_args_is_help=True)
 
 def demo(
     runs: int = typer.Option(15, "--runs", min=1, max=60, help="DAG runs of the main job, one per simulated day."),
-    report: Path = typer.Option(Path(".demo/report.html"), "--report", help="Where to write the HTML report."),
+    report: Path | None = typer.Option(
+        None, "--report", help="Where to write the HTML report (default: report.html in the demo's directory)."
+    ),
     json_lines: bool = typer.Option(False, "--json", help="Print one JSON object per run instead of the table."),
     workload: str | None = typer.Option(
         None,
@@ -22,7 +24,7 @@ def demo(
         "(default: the demo's own oversized daily ETL, with data growth on day 6 and a code change on day 10).",
     ),
     keep_home: bool = typer.Option(
-        False, "--keep-home", help="Keep the demo's Airflow home, store and emulator data under .demo/ afterwards."
+        False, "--keep-home", help="Keep the demo's Airflow home, store and emulator data in its directory afterwards."
     ),
     group_runs: int = typer.Option(
         3,
@@ -51,7 +53,7 @@ def demo(
 
     options = DemoOptions(
         runs=runs,
-        report_path=report,
+        report_path=report or demo_dir / "report.html",
         json_lines=json_lines,
         workload=workload,
         keep_home=keep_home,

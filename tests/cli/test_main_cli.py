@@ -7,6 +7,7 @@ import sys
 
 import pytest
 import typer
+from typer.testing import CliRunner
 
 from sync_provider.cli.main import app
 
@@ -104,3 +105,20 @@ def test_cli_reference_in_docs_is_generated_from_the_commands():
     reference = module.render(app)
     assert "#### `sync-cli projects create`" in reference and "--sla-minutes" in reference
     assert module.main(["--check"]) == 0, "docs/cli.md is stale: run `python scripts/gen_cli_docs.py`"
+
+
+def test_the_demo_report_goes_into_the_demo_directory_unless_told_otherwise(tmp_path, monkeypatch):
+    # `sync-cli demo --dir X` keeps everything under X: the report too (it used to land in ./.demo).
+    from sync_provider.demo import runner
+
+    seen = []
+
+    def fake_run_demo(options, display):
+        seen.append(options.report_path)
+        return runner.DemoResult(rows={}, report_path=options.report_path, seconds=0.0, home=None)
+
+    monkeypatch.setattr(runner, "run_demo", fake_run_demo)
+    cli = CliRunner()
+    assert cli.invoke(app, ["demo", "--dir", str(tmp_path / "d"), "--group-runs", "0"]).exit_code == 0
+    assert cli.invoke(app, ["demo", "--report", str(tmp_path / "r.html"), "--group-runs", "0"]).exit_code == 0
+    assert seen == [tmp_path / "d" / "report.html", tmp_path / "r.html"]
