@@ -11,7 +11,10 @@ Sections (each prints a table; all policies side by side in the same run):
 2. auto-heal: a converged job whose data doubles, and one whose code changes (a new stage structure): runs
    until the SLA is met again;
 3. backtest: a measurement table generated from the emulator, run through `backtest`;
-4. latency of one recommendation with 200 runs of history and 5,000+ candidates.
+4. replay error: one run of each workload from a few random starts, predicted on every candidate from that run
+   alone, against the emulator's noise-free runtime (by workload and by kind of move, and how often the truth
+   lands above the p90);
+5. latency of one recommendation with 200 runs of history and 5,000+ candidates.
 """
 
 from __future__ import annotations
@@ -303,6 +306,58 @@ def backtest_section(policies: Sequence[str], seed: int, iterations: int) -> dic
     return run_backtest(worlds, iterations=iterations, slack=0.25, seed=seed, baselines=names, max_starts=12)
 
 
+def replay_error(workloads: Sequence[str], starts: int = 6, seed: int = 7) -> dict:
+    """How far one run's prediction is from the truth: one run of each workload from `starts` random start
+    configurations, predicted on every benchmark candidate from that run alone and compared with the emulator's
+    noise-free runtime. By kind of move: the same instance family and Photon setting, another family, Photon
+    toggled; "above p90" is how often the truth lands above the predicted p90 (10% if the band were exact)."""
+    from sync_provider.engine.prediction.model import RuntimeModel
+    from sync_provider.engine.prediction.resources import ResourceTable
+
+    rng = np.random.default_rng(seed)
+    resources = ResourceTable(bench_cost_model().catalog)
+    rows: list[tuple[str, str, float, float]] = []  # workload, kind of move, log error, log spread
+    for name in workloads:
+        world = EmulatorWorld(load_workload(name))
+        arrays = resources.arrays(world.candidates)
+        truth = np.array([world.expected(c, 0)[0] or np.nan for c in world.candidates])
+        family = np.array([c.instance_type.split(".")[0] for c in world.candidates])
+        photon = np.array([c.photon for c in world.candidates])
+        for _ in range(starts):
+            start = world.candidates[int(rng.integers(len(world.candidates)))]
+            if world.expected(start, 0)[0] is None:
+                continue
+            run = world.run(start, 0, rng).observation
+            if run.runtime_s is None:
+                continue
+            est = RuntimeModel(resources).fit([run]).predict(arrays, run.input_bytes)
+            ok = ~np.isnan(truth)
+            kind = np.where(
+                photon != start.photon,
+                "photon toggled",
+                np.where(family == start.instance_type.split(".")[0], "same family", "other family"),
+            )
+            err = np.log(est.p50[ok] / truth[ok])
+            rows += [(name, k, float(e), float(sg)) for k, e, sg in zip(kind[ok], err, est.sigma[ok], strict=True)]
+    err = np.array([r[2] for r in rows])
+    z = err / np.array([r[3] for r in rows])
+
+    def pick(i: int, value: str) -> np.ndarray:
+        return np.array([r[i] == value for r in rows])
+
+    return {
+        "predictions": len(rows),
+        "mean_abs_log_error": float(np.abs(err).mean()),
+        "mean_log_error": float(err.mean()),
+        "by_workload": {w: float(np.abs(err[pick(0, w)]).mean()) for w in workloads if pick(0, w).any()},
+        "by_move": {
+            k: {"rms_log_error": float(np.sqrt((err[m] ** 2).mean())), "truth_above_p90": float((z[m] < -Z90).mean())}
+            for k in ("same family", "other family", "photon toggled")
+            if (m := pick(1, k)).any()
+        },
+    }
+
+
 def latency(n_runs: int = 200, repeats: int = 30) -> dict:
     """p50/p95 of one recommend() with `n_runs` profiled runs and the default constraints (11,000 candidates)."""
     import tempfile
@@ -402,7 +457,8 @@ def main(argv: list[str] | None = None) -> int:
         nargs="*",
         default=["engine", "engine-bb", "engine-step4", "stay", "random", "heuristic", "bayesopt"],
     )
-    ap.add_argument("--sections", nargs="*", default=["closed", "heal", "backtest", "latency"])
+    ap.add_argument("--sections", nargs="*", default=["closed", "heal", "backtest", "replay", "latency"])
+    ap.add_argument("--replay-starts", type=int, default=6, help="start runs per workload of the replay section")
     ap.add_argument(
         "--seed", type=int, nargs="+", default=[7], help="one or more seeds; the closed loop pools their episodes"
     )
@@ -434,6 +490,20 @@ def main(argv: list[str] | None = None) -> int:
         out["backtest"] = res
         print("\n== backtest on an emulator-measured table (join_etl, aggregation, memory_hungry; slack 0.25)")
         print_closed_loop(res["policies"])
+    if "replay" in args.sections:
+        out["replay_error"] = rep = replay_error(args.workloads, args.replay_starts, args.seed[0])
+        print(
+            f"\n== Replay error: one run of each workload from {args.replay_starts} starts, predicted on every "
+            f"candidate ({rep['predictions']} predictions) against the emulator's noise-free runtime"
+        )
+        print(
+            f"  mean absolute log error {rep['mean_abs_log_error']:.1%} (mean {rep['mean_log_error']:+.1%}); "
+            + ", ".join(f"{w} {v:.1%}" for w, v in rep["by_workload"].items())
+        )
+        print(
+            "  by move (rms log error / truth above the p90): "
+            + ", ".join(f"{k} {v['rms_log_error']:.1%} / {v['truth_above_p90']:.1%}" for k, v in rep["by_move"].items())
+        )  # noqa: E501
     if "latency" in args.sections:
         out["latency"] = lat = latency()
         print(f"\n== Latency: {lat['history_runs']} runs of history, {lat['candidates']} candidates: "

@@ -41,3 +41,18 @@ def test_several_seeds_print_a_table_each_and_pool_their_episodes(tmp_path):
     assert res["_p90_safe_oracle"]["after_5"] is None
     # Staying never moves: its cost changes only with the data, never by a saving.
     assert res["stay"]["single_shot"]["median_cost_change"] < 0.05
+
+
+def test_the_replay_section_scores_one_runs_predictions_against_the_truth(tmp_path):
+    out = tmp_path / "bench.json"
+    args = ["--quick", "--sections", "replay", "--replay-starts", "1", "--json", str(out)]
+    proc = subprocess.run([sys.executable, str(BENCH), *args], capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "== Replay error" in proc.stdout
+    rep = json.loads(out.read_text())["replay_error"]
+    # Three workloads, one start each, every candidate the emulator can run: a few hundred predictions.
+    assert 300 <= rep["predictions"] <= 3 * 340
+    assert 0.0 < rep["mean_abs_log_error"] < 1.0
+    assert set(rep["by_workload"]) <= {"join_etl", "aggregation", "memory_hungry"}
+    for move in rep["by_move"].values():
+        assert 0.0 < move["rms_log_error"] < 1.5 and 0.0 <= move["truth_above_p90"] <= 1.0
