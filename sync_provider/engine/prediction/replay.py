@@ -372,7 +372,9 @@ def time_points(stages: list, mean: np.ndarray) -> np.ndarray:
     return np.column_stack([mids, rel[:, 2:]]) / norm
 
 
-def task_sizes(work: StageWork, mean_s: np.ndarray, spill_s: np.ndarray, slot_gib: float):
+def task_sizes(
+    work: StageWork, mean_s: np.ndarray, spill_s: np.ndarray, slot_gib: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(sizes, mean need in GiB, spill seconds per GiB short) per stage, at the reference.
 
     A task of relative size m (mean 1) needs m times the mean need and takes base x m + rate x max(0, need x m -
