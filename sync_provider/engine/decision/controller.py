@@ -10,7 +10,9 @@ Rules, in the order they apply (docs/engine.md explains each):
    successes gets one retry, unless it failed on more input than it ever carried), with everything that has no
    more memory per core (failures are mostly memory).
 3. Memory risk: with a profile, candidates whose biggest tasks would need several times a slot's execution
-   memory are excluded; without one, nothing with less memory per core than has worked is proposed.
+   memory are excluded, unless that much memory per core already carried the input (and not by luck: not with
+   its biggest tasks spilling far beyond their slot); without one, nothing with less memory per core than has
+   worked is proposed.
 4. Code change: a new `structure_fingerprint` starts a new segment; older runs leave the model and the next
    `relearning_runs` runs are a RELEARNING phase (stricter runtime quantile, step limits).
 5. Drift: the input trend (Theil-Sen, from the last step on) is projected a few runs ahead; when the current

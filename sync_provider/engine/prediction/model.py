@@ -23,6 +23,7 @@ from sync_provider.engine.prediction.replay import (
     observed_photon_share,
     replay,
     spill_disk_ratio,
+    survived_by_luck,
 )
 from sync_provider.engine.prediction.resources import ConfigArrays, ResourceTable
 
@@ -189,9 +190,13 @@ class RuntimeModel:
             return np.zeros(len(arrays), dtype=bool)
         work, _, _, ref_input, _ = self._refs[-1]
         scale = float(input_bytes) / ref_input if input_bytes and ref_input else 1.0
-        # Memory per core that already carried (nearly) this much input is known to be safe.
+        # Memory per core that already carried (nearly) this much input is known to be safe, unless the run's
+        # biggest tasks spilled far beyond their slots there: it survived, and the next run's skew may not.
         floor = 0.9 * float(input_bytes or 0)
-        proven = [r.config for r in self.runs if not r.input_bytes or r.input_bytes >= floor]
+        lucky = {ref.configs[0].key() for w, ref, _, _, _ in self._refs if survived_by_luck(w, ref)}
+        proven = [
+            r.config for r in self.runs if (not r.input_bytes or r.input_bytes >= floor) and r.config.key() not in lucky
+        ]
         safe = self.resources.arrays(proven).mem_per_core_gib.min() if proven else np.inf
         return memory_risk(work, arrays, scale) & (arrays.mem_per_core_gib < PROVEN_MEMORY_MARGIN * safe)
 

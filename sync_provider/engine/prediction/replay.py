@@ -434,6 +434,15 @@ def memory_risk(work: StageWork, cand: ConfigArrays, data_scale: float = 1.0) ->
     return big > OOM_RISK_RATIO * cand.mem_per_core_gib * EXECUTION_MEMORY_FRACTION
 
 
+def survived_by_luck(work: StageWork, ref: ConfigArrays) -> bool:
+    """The profiled run's biggest tasks needed over OOM_RISK_RATIO x their slot's execution memory and spilled:
+    the run finished, but a run whose data is a little more skewed dies (`task_sizes` gives the sizes)."""
+    at = _AtReference.of(work, ref)
+    spilled = at.rate > 0
+    slot = float(ref.mem_per_core_gib[0]) * EXECUTION_MEMORY_FRACTION
+    return bool((spilled & (at.need_gib * at.sizes[:, -1] > OOM_RISK_RATIO * slot)).any())
+
+
 def replay(
     work: StageWork,
     ref: ConfigArrays,
