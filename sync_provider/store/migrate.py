@@ -6,7 +6,9 @@ Several Airflow workers may open the store at once on a fresh database: the upgr
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +48,7 @@ def make_engine(url: str) -> Engine:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
         if not in_memory:
-            cur.execute("PRAGMA journal_mode=WAL")
+            _set_wal(cur)
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -55,6 +57,25 @@ def make_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+#: How long a new connection keeps trying to switch a locked SQLite file to WAL (the busy timeout's length).
+WAL_SWITCH_TIMEOUT_S = 30.0
+
+
+def _set_wal(cursor: Any) -> None:
+    """Switch the file to write-ahead logging. On a brand-new file another worker may be holding it mid-migration,
+    and SQLite answers a journal-mode change with "database is locked" at once, without its busy wait (which
+    could deadlock there): retry until the other is done, as the busy wait would."""
+    deadline = time.monotonic() + WAL_SWITCH_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def alembic_config(connection: Any | None = None, url: str | None = None) -> Config:

@@ -391,3 +391,28 @@ def test_history_measures_the_input_of_runs_recorded_before_the_data_size_counte
     store.record_run(p.id, _obs(R5), external_run_id="2")  # no profile: kept as recorded
     assert [o.input_bytes for o in store.history(p.id)] == [100, 10**9]
     assert store.list_runs(p.id)[0].observation.input_bytes == 200  # the record itself is not rewritten
+
+
+def test_a_new_connection_waits_for_the_lock_to_switch_a_fresh_file_to_wal(monkeypatch) -> None:
+    # SQLite answers a journal-mode change on a file another worker holds mid-migration with "database is locked"
+    # at once, without its busy wait: the switch is retried (seen in CI: one of two workers opening a fresh store
+    # under load failed). Any other error is not retried.
+    import sqlite3
+
+    from sync_provider.store import migrate
+
+    class Cursor:
+        def __init__(self, errors: list[str]) -> None:
+            self.errors, self.calls = errors, 0
+
+        def execute(self, sql: str) -> None:
+            self.calls += 1
+            if self.errors:
+                raise sqlite3.OperationalError(self.errors.pop(0))
+
+    monkeypatch.setattr(migrate.time, "sleep", lambda _s: None)
+    locked = Cursor(["database is locked", "database is locked"])
+    migrate._set_wal(locked)
+    assert locked.calls == 3
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        migrate._set_wal(Cursor(["disk I/O error"]))
