@@ -316,13 +316,15 @@ def replay_error(workloads: Sequence[str], starts: int = 6, seed: int = 7) -> di
 
     rng = np.random.default_rng(seed)
     resources = ResourceTable(bench_cost_model().catalog)
-    rows: list[tuple[str, str, float, float]] = []  # workload, kind of move, log error, log spread
+    names, kinds, errors, spreads = [], [], [], []  # per prediction: workload, kind of move, log error, log spread
     for name in workloads:
         world = EmulatorWorld(load_workload(name))
-        arrays = resources.arrays(world.candidates)
         truth = np.array([world.expected(c, 0)[0] or np.nan for c in world.candidates])
-        family = np.array([c.instance_type.split(".")[0] for c in world.candidates])
-        photon = np.array([c.photon for c in world.candidates])
+        ok = ~np.isnan(truth)  # candidates the emulator can run
+        candidates = [c for c, k in zip(world.candidates, ok, strict=True) if k]
+        arrays = resources.arrays(candidates)
+        family = np.array([c.instance_type.split(".")[0] for c in candidates])
+        photon = np.array([c.photon for c in candidates])
         for _ in range(starts):
             start = world.candidates[int(rng.integers(len(world.candidates)))]
             if world.expected(start, 0)[0] is None:
@@ -331,29 +333,24 @@ def replay_error(workloads: Sequence[str], starts: int = 6, seed: int = 7) -> di
             if run.runtime_s is None:
                 continue
             est = RuntimeModel(resources).fit([run]).predict(arrays, run.input_bytes)
-            ok = ~np.isnan(truth)
-            kind = np.where(
-                photon != start.photon,
-                "photon toggled",
-                np.where(family == start.instance_type.split(".")[0], "same family", "other family"),
+            same = family == start.instance_type.split(".")[0]
+            kinds += list(
+                np.where(photon != start.photon, "photon toggled", np.where(same, "same family", "other family"))
             )
-            err = np.log(est.p50[ok] / truth[ok])
-            rows += [(name, k, float(e), float(sg)) for k, e, sg in zip(kind[ok], err, est.sigma[ok], strict=True)]
-    err = np.array([r[2] for r in rows])
-    z = err / np.array([r[3] for r in rows])
-
-    def pick(i: int, value: str) -> np.ndarray:
-        return np.array([r[i] == value for r in rows])
-
+            names += [name] * len(candidates)
+            errors += list(np.log(est.p50 / truth[ok]))
+            spreads += list(est.sigma)
+    err, names, kinds = np.array(errors), np.array(names), np.array(kinds)
+    z = err / np.array(spreads)
     return {
-        "predictions": len(rows),
+        "predictions": len(err),
         "mean_abs_log_error": float(np.abs(err).mean()),
         "mean_log_error": float(err.mean()),
-        "by_workload": {w: float(np.abs(err[pick(0, w)]).mean()) for w in workloads if pick(0, w).any()},
+        "by_workload": {w: float(np.abs(err[names == w]).mean()) for w in workloads if (names == w).any()},
         "by_move": {
             k: {"rms_log_error": float(np.sqrt((err[m] ** 2).mean())), "truth_above_p90": float((z[m] < -Z90).mean())}
             for k in ("same family", "other family", "photon toggled")
-            if (m := pick(1, k)).any()
+            if (m := kinds == k).any()
         },
     }
 
