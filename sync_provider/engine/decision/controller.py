@@ -11,8 +11,9 @@ Rules, in the order they apply (docs/engine.md explains each):
    more memory per core (failures are mostly memory).
 3. Memory risk: with a profile, candidates whose biggest tasks would need several times a slot's execution
    memory are excluded, unless that much memory per core already carried the input (and not by luck: not with
-   its biggest tasks spilling far beyond their slot); without one, nothing with less memory per core than has
-   worked is proposed.
+   its biggest tasks spilling far beyond their slot), and so are those with no more memory per core than a run
+   that survived by luck; when every candidate is a risk, those with the most memory per core remain. Without
+   a profile, nothing with less memory per core than has worked is proposed.
 4. Code change: a new `structure_fingerprint` starts a new segment; older runs leave the model and the next
    `relearning_runs` runs are a RELEARNING phase (stricter runtime quantile, step limits).
 5. Drift: the input trend (Theil-Sen, from the last step on) is projected a few runs ahead; when the current
@@ -59,7 +60,7 @@ from sync_provider.engine.models import (
     RunObservation,
     Solution,
 )
-from sync_provider.engine.prediction.model import Z90, RuntimeEstimate, RuntimeModel
+from sync_provider.engine.prediction.model import PROVEN_MEMORY_MARGIN, Z90, RuntimeEstimate, RuntimeModel
 from sync_provider.engine.prediction.resources import ConfigArrays, ResourceTable
 
 
@@ -275,6 +276,10 @@ class Controller:
             risky |= arrays.mem_per_core_gib < proven - 1e-9
         if (allowed & ~risky).any():
             allowed &= ~risky
+        elif (allowed & risky).any():
+            # Every allowed candidate is a memory risk: the ones with the most memory per core are the least.
+            most = float(arrays.mem_per_core_gib[allowed].max())
+            allowed &= arrays.mem_per_core_gib >= PROVEN_MEMORY_MARGIN * most
         z = self.settings.learning_z if ctx.phase in (Phase.LEARNING, Phase.RELEARNING) else self.settings.optimizing_z
         check_est = model.predict(arrays, trend.lookahead_bytes) if trend.growing else est
         sla_runtime = check_est.quantile(z)

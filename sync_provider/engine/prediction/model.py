@@ -51,6 +51,9 @@ UNSEEN_PHOTON_FAMILY_SPREAD = 0.1
 #: more than that from run to run with the data layout, and the risk rule's threshold is only a prior (a 7.6 GiB
 #: per core i3 next to an 8 GiB r5 is the same bet, not a riskier one).
 PROVEN_MEMORY_MARGIN = 0.9
+#: Profiled runs per configuration judged for luck (the newest ones): enough to remember a lucky run that is no
+#: longer a reference, few enough that a long history of one configuration stays cheap.
+LUCK_RUNS_PER_CONFIG = 3
 
 
 @dataclass(frozen=True)
@@ -193,12 +196,34 @@ class RuntimeModel:
         # Memory per core that already carried (nearly) this much input is known to be safe, unless the run's
         # biggest tasks spilled far beyond their slots there: it survived, and the next run's skew may not.
         floor = 0.9 * float(input_bytes or 0)
-        lucky = {ref.configs[0].key() for w, ref, _, _, _ in self._refs if survived_by_luck(w, ref)}
+        lucky = self._lucky_configs()
         proven = [
             r.config for r in self.runs if (not r.input_bytes or r.input_bytes >= floor) and r.config.key() not in lucky
         ]
         safe = self.resources.arrays(proven).mem_per_core_gib.min() if proven else np.inf
-        return memory_risk(work, arrays, scale) & (arrays.mem_per_core_gib < PROVEN_MEMORY_MARGIN * safe)
+        # No more memory per core than a run that survived by luck had is a risk whatever the newest profile says.
+        luck = [r.config for r in self.runs if r.config.key() in lucky]
+        lucky_mem = self.resources.arrays(luck).mem_per_core_gib.max() if luck else -np.inf
+        risky = memory_risk(work, arrays, scale) | (arrays.mem_per_core_gib <= lucky_mem + 1e-9)
+        return risky & (arrays.mem_per_core_gib < PROVEN_MEMORY_MARGIN * safe)
+
+    def _lucky_configs(self) -> set:
+        """Keys of configurations on which a recent profiled run survived by luck (`survived_by_luck`); the
+        newest LUCK_RUNS_PER_CONFIG profiled runs of each configuration are judged, not only the references."""
+        lucky: set = set()
+        judged: dict = {}
+        for r in reversed(self.runs):
+            key = r.config.key()
+            if r.profile is None or not r.profile.stages or key in lucky:
+                continue
+            if judged.get(key, 0) >= LUCK_RUNS_PER_CONFIG:
+                continue
+            judged[key] = judged.get(key, 0) + 1
+            if not any(st.disk_spilled_bytes > 0 for st in r.profile.stages):
+                continue  # nothing spilled: no task outgrew its slot
+            if survived_by_luck(StageWork.from_profile(r.profile), self.resources.arrays([r.config])):
+                lucky.add(key)
+        return lucky
 
     def predict(self, arrays: ConfigArrays, input_bytes: float | None = None) -> RuntimeEstimate:
         """p50/p90 runtimes of `arrays` when the job reads `input_bytes` (None: as much as the newest run)."""

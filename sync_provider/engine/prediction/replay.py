@@ -211,7 +211,7 @@ def _cache_misses(work: StageWork, ref: ConfigArrays, cand: ConfigArrays, io: np
 def _split_spill(work: StageWork, ref: ConfigArrays) -> tuple[np.ndarray, np.ndarray]:
     """(S3 I/O, spill) seconds per stage: Spark does not time spills, so the untimed rest of a stage that spilled
     is split by writing and reading back its spilled bytes at the reference node's own disk bandwidth per slot.
-    On EBS-backed nodes (~36 MB/s per core) that is most of the rest; a fixed fast-disk rate would book it as
+    On EBS-backed nodes (30-60 MB/s per core) that is most of the rest; a fixed fast-disk rate would book it as
     S3 I/O and leave the spill, and so the gain of more memory per core, underestimated several times."""
     spill = np.minimum(work.untimed, 2 * work.spill_bytes_per_task * work.tasks / (ref.disk_per_core_mbps[0] * 1e6))
     return work.untimed - spill, spill
@@ -437,6 +437,7 @@ def memory_risk(work: StageWork, cand: ConfigArrays, data_scale: float = 1.0) ->
 def survived_by_luck(work: StageWork, ref: ConfigArrays) -> bool:
     """The profiled run's biggest tasks needed over OOM_RISK_RATIO x their slot's execution memory and spilled:
     the run finished, but a run whose data is a little more skewed dies (`task_sizes` gives the sizes)."""
+    ref, _ = measured_bandwidths(work, ref, ref)
     at = _AtReference.of(work, ref)
     spilled = at.rate > 0
     slot = float(ref.mem_per_core_gib[0]) * EXECUTION_MEMORY_FRACTION

@@ -28,8 +28,12 @@ _FAMILY_SPEED = {
 #: Share of a node's memory one task slot's execution memory gets: Databricks gives the executor ~75% of the
 #: node, Spark's unified memory is 60% of the heap (spark.memory.fraction).
 EXECUTION_MEMORY_FRACTION = 0.43
-#: EBS-optimised bandwidth per vCPU (AWS: m5.xlarge 1,150 Mbps baseline, m5.2xlarge 2,300 Mbps ...) and its cap.
-_EBS_MBPS_PER_VCPU = 36.0
+#: Scratch bandwidth of an EBS-only node: Databricks puts Spark's scratch space on the EBS volumes it attaches (at
+#: least one per node), and a gp3 volume's baseline is 125 MB/s whatever the instance; bigger nodes add to that
+#: through their larger EBS bandwidth and the volumes autoscaling local storage attaches (~20 MB/s per vCPU), up
+#: to the larger instances' EBS-optimised baselines.
+_EBS_VOLUME_MBPS = 125.0
+_EBS_MBPS_PER_VCPU = 20.0
 _EBS_MBPS_MAX = 850.0
 #: Local NVMe throughput per vCPU: storage-optimised families vs the "d" variants of general families.
 _NVME_MBPS_PER_VCPU = {"i3": 200.0, "i4i": 250.0}
@@ -59,7 +63,7 @@ def disk_mbps(node: InstanceType) -> float:
     """Local scratch (shuffle files, spill) bandwidth of a node in MB/s: NVMe when present, else EBS."""
     if node.local_disk_gib > 0:
         return _NVME_MBPS_PER_VCPU.get(node.family, _DEFAULT_NVME_MBPS_PER_VCPU) * node.vcpus
-    return min(_EBS_MBPS_MAX, _EBS_MBPS_PER_VCPU * node.vcpus)
+    return min(_EBS_MBPS_MAX, _EBS_VOLUME_MBPS + _EBS_MBPS_PER_VCPU * node.vcpus)
 
 
 @dataclass(frozen=True)

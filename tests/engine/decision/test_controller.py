@@ -290,3 +290,17 @@ def test_exploration_tries_photon_the_other_way_once_when_it_may_pay():
     # Once a run of this code has used Photon, expected improvement decides alone.
     photon_run = RunObservation(config=configs[2], runtime_s=900.0)
     assert explore([1.0, 0.9, 1.15], segment=[run(8), photon_run]) == 1
+
+
+def test_when_every_candidate_is_a_memory_risk_the_most_memory_per_core_is_kept():
+    # The job's hot key outgrew an m5.xlarge slot several times over and survived by luck; the constraints offer
+    # nothing with more memory per core, so every candidate is a risk: the c5s (half the memory per core) are the
+    # bigger one, however cheap.
+    hot = make_profile(
+        slots=16, stages=1, tasks=400, skew=30.0, cpu_share=0.5,
+        peak_memory_bytes=int(1.7 * 2**30), spilled_bytes=40 * 2**30, input_bytes=10 * 2**30,
+    )  # fmt: skip
+    history = [run(4, 1000, input_bytes=10 * 2**30, profile=hot) for _ in range(3)]
+    constraints = Constraints(instance_families=["m5", "c5"], photon_allowed=False)
+    pred = recommend(history, Goals(sla_seconds=4000), constraints, CM)
+    assert all(s.config.instance_type.startswith("m5") for s in pred.solutions.values())

@@ -19,7 +19,7 @@ from sync_provider.engine.prediction.replay import (
     replay,
     spill_disk_ratio,
 )
-from sync_provider.engine.prediction.resources import EXECUTION_MEMORY_FRACTION, ResourceTable
+from sync_provider.engine.prediction.resources import EXECUTION_MEMORY_FRACTION, ResourceTable, disk_mbps
 from sync_provider.engine.prediction.synthetic import make_profile
 
 TABLE = ResourceTable(Catalog.default())
@@ -432,3 +432,14 @@ def test_the_tail_that_spill_made_goes_with_the_spill_on_more_memory_per_core():
         out = _replay(p, cfg(4, "m5.2xlarge"), [cfg(4, "m5.2xlarge"), cfg(4, "r5.2xlarge")])
         errors.append(abs(np.log(out[1] / out[0] / truth)))
     assert np.mean(errors) < 0.12
+
+
+def test_ebs_scratch_bandwidth_per_core_falls_with_node_size_and_nvme_scales_with_it():
+    # Spark's scratch space on an EBS-only node is the volumes Databricks attaches, whose baseline does not grow
+    # with the instance: a small node gets more of it per core. Local NVMe grows with the node.
+    cat = TABLE.catalog
+    ebs = [disk_mbps(cat.get(t)) / cat.get(t).vcpus for t in ("r5.xlarge", "r5.2xlarge", "r5.4xlarge")]
+    assert ebs[0] > ebs[1] > ebs[2]
+    assert disk_mbps(cat.get("r5.2xlarge")) > disk_mbps(cat.get("r5.xlarge"))
+    nvme = [disk_mbps(cat.get(t)) / cat.get(t).vcpus for t in ("i3.xlarge", "i3.2xlarge")]
+    assert nvme[0] == pytest.approx(nvme[1])

@@ -175,3 +175,20 @@ def test_memory_that_carried_the_input_only_by_luck_proves_nothing():
     )  # fmt: skip
     model = RuntimeModel(TABLE).fit([run(4, 1000, profile=hot, input_bytes=10 * 2**30)])
     assert model.memory_risk(TABLE.arrays([cfg(4), cfg(4, "r5.xlarge")])).tolist() == [True, False]
+
+
+def test_a_lucky_run_older_than_the_references_still_makes_its_memory_a_risk():
+    # The m5.xlarge carried the hot key only by luck; three clean r5.xlarge runs later it is no longer a reference
+    # and their profiles show no big task, but going back to 4 GiB per core (or less) is the same bet as before.
+    hot = make_profile(
+        slots=16, stages=1, tasks=400, skew=30.0, cpu_share=0.5,
+        peak_memory_bytes=int(1.7 * 2**30), spilled_bytes=40 * 2**30, input_bytes=10 * 2**30,
+    )  # fmt: skip
+    clean = make_profile(slots=16, stages=1, tasks=400, peak_memory_bytes=2**30, input_bytes=10 * 2**30)
+    runs = [run(4, 1000, profile=hot, input_bytes=10 * 2**30)]
+    runs += [run(4, 900, "r5.xlarge", profile=clean, input_bytes=10 * 2**30) for _ in range(3)]
+    model = RuntimeModel(TABLE).fit(runs)
+    candidates = TABLE.arrays([cfg(4), cfg(8, "c5.xlarge"), cfg(4, "r5.xlarge")])
+    assert model.memory_risk(candidates).tolist() == [True, True, False]
+    # Without the lucky run nothing says the smaller memory is a risk.
+    assert not RuntimeModel(TABLE).fit(runs[1:]).memory_risk(candidates).any()
