@@ -22,6 +22,14 @@ def run(n: int, runtime: float, t: str = "m5.xlarge", **kw) -> RunObservation:
     return RunObservation(config=cfg(n, t), runtime_s=runtime, **kw)
 
 
+def hot_key_profile():
+    """A stage whose biggest tasks (a hot key, 30x the mean) need several times an m5.xlarge slot and spill there."""
+    return make_profile(
+        slots=16, stages=1, tasks=400, skew=30.0, cpu_share=0.5,
+        peak_memory_bytes=int(1.7 * 2**30), spilled_bytes=40 * 2**30, input_bytes=10 * 2**30,
+    )  # fmt: skip
+
+
 def predict(runs, configs, input_bytes=None):
     model = RuntimeModel(TABLE).fit(runs)
     return model, model.predict(TABLE.arrays(configs), input_bytes)
@@ -169,10 +177,7 @@ def test_memory_that_carried_the_input_only_by_luck_proves_nothing():
     # there: the run finished, but one whose skew is a little worse dies of OutOfMemoryError (the benchmark's
     # skewed job did, on its heavier days). So the m5.xlarge is not proven by it; an r5.xlarge (twice the memory
     # per core) is no risk.
-    hot = make_profile(
-        slots=16, stages=1, tasks=400, skew=30.0, cpu_share=0.5,
-        peak_memory_bytes=int(1.7 * 2**30), spilled_bytes=40 * 2**30, input_bytes=10 * 2**30,
-    )  # fmt: skip
+    hot = hot_key_profile()
     model = RuntimeModel(TABLE).fit([run(4, 1000, profile=hot, input_bytes=10 * 2**30)])
     assert model.memory_risk(TABLE.arrays([cfg(4), cfg(4, "r5.xlarge")])).tolist() == [True, False]
 
@@ -180,10 +185,7 @@ def test_memory_that_carried_the_input_only_by_luck_proves_nothing():
 def test_a_lucky_run_older_than_the_references_still_makes_its_memory_a_risk():
     # The m5.xlarge carried the hot key only by luck; three clean r5.xlarge runs later it is no longer a reference
     # and their profiles show no big task, but going back to 4 GiB per core (or less) is the same bet as before.
-    hot = make_profile(
-        slots=16, stages=1, tasks=400, skew=30.0, cpu_share=0.5,
-        peak_memory_bytes=int(1.7 * 2**30), spilled_bytes=40 * 2**30, input_bytes=10 * 2**30,
-    )  # fmt: skip
+    hot = hot_key_profile()
     clean = make_profile(slots=16, stages=1, tasks=400, peak_memory_bytes=2**30, input_bytes=10 * 2**30)
     runs = [run(4, 1000, profile=hot, input_bytes=10 * 2**30)]
     runs += [run(4, 900, "r5.xlarge", profile=clean, input_bytes=10 * 2**30) for _ in range(3)]
