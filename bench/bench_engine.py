@@ -500,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "  by move (rms log error / truth above the p90): "
             + ", ".join(f"{k} {v['rms_log_error']:.1%} / {v['truth_above_p90']:.1%}" for k, v in rep["by_move"].items())
-        )  # noqa: E501
+        )
     if "latency" in args.sections:
         out["latency"] = lat = latency()
         print(f"\n== Latency: {lat['history_runs']} runs of history, {lat['candidates']} candidates: "

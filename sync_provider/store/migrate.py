@@ -26,6 +26,10 @@ _PG_LOCK_KEY = 0x53594E43  # "SYNC"
 _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
 
+#: How long a SQLite connection waits for a lock (its busy timeout), and so how long a new connection keeps
+#: trying to switch a locked file to WAL.
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
 
 def make_engine(url: str) -> Engine:
     """An engine tuned for the store: SQLite serialises writers (BEGIN IMMEDIATE, 30 s busy wait, WAL);
@@ -35,7 +39,7 @@ def make_engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True, future=True)
     database = u.database or ""
     in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
-    kwargs: dict[str, Any] = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}}
     if in_memory:
         kwargs["poolclass"] = StaticPool
     else:
@@ -59,15 +63,11 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-#: How long a new connection keeps trying to switch a locked SQLite file to WAL (the busy timeout's length).
-WAL_SWITCH_TIMEOUT_S = 30.0
-
-
 def _set_wal(cursor: Any) -> None:
     """Switch the file to write-ahead logging. On a brand-new file another worker may be holding it mid-migration,
     and SQLite answers a journal-mode change with "database is locked" at once, without its busy wait (which
     could deadlock there): retry until the other is done, as the busy wait would."""
-    deadline = time.monotonic() + WAL_SWITCH_TIMEOUT_S
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
     while True:
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
