@@ -27,8 +27,8 @@ Rules, in the order they apply (docs/engine.md explains each):
    unlimited while the SLA is at risk.
 9. Hysteresis: a move must promise at least `min_gain` on the preference's objective, otherwise the current
    configuration stays (phase STABLE once optimizing).
-10. Noise: the runtime model pools repeated runs with a median-based spread, so one slow run moves the estimate
-   a little and widens the band a little; it is not read as a trend.
+10. Noise: the runtime model pools repeated runs, so one slow run moves the estimate by its share and widens the
+   band by its share; it is not read as a trend.
 """
 
 from __future__ import annotations

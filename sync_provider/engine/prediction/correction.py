@@ -68,11 +68,10 @@ def _noise(keys: list, residuals: np.ndarray) -> float:
     ss = dof = 0.0
     for vals in groups.values():
         if len(vals) > 1:
+            # The plain spread: a slow run is evidence of how slow the next one may be. A median-based spread
+            # that discounted it came out below the true noise on a few repeats, and the p90 band with it.
             arr = np.asarray(vals)
-            # Median absolute deviation keeps one slow run from inflating the noise for ever.
-            mad = 1.4826 * np.median(np.abs(arr - np.median(arr)))
-            sd = min(float(np.std(arr, ddof=1)), max(mad, 0.5 * float(np.std(arr, ddof=1))))
-            ss += sd**2 * (len(vals) - 1)
+            ss += float(((arr - arr.mean()) ** 2).sum())
             dof += len(vals) - 1
     return float(np.sqrt((NOISE_PRIOR_WEIGHT * NOISE_PRIOR**2 + ss) / (NOISE_PRIOR_WEIGHT + dof)))
 

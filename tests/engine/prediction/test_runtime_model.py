@@ -106,6 +106,18 @@ def test_the_jobs_own_repeats_outweigh_the_noise_prior_from_the_second_run():
     assert (NOISE_PRIOR + own) / 2 < corr.noise < own
 
 
+def test_a_slow_run_among_tight_repeats_counts_in_full_towards_the_noise():
+    from sync_provider.engine.prediction.correction import NOISE_PRIOR, NOISE_PRIOR_WEIGHT, Correction
+
+    # Four repeats within 1% and one 9% slower: a median-based spread would call that a 1-2% job.
+    residuals = np.array([0.0, 0.01, -0.01, 0.0, 0.09])
+    arrays = TABLE.arrays([cfg(8)] * len(residuals))
+    corr = Correction.fit(arrays, np.ones(5), residuals, np.ones(5), base_spread=0.1)
+    squares = float(((residuals - residuals.mean()) ** 2).sum())
+    expected = np.sqrt((NOISE_PRIOR_WEIGHT * NOISE_PRIOR**2 + squares) / (NOISE_PRIOR_WEIGHT + 4))
+    assert corr.noise == pytest.approx(expected)
+
+
 @pytest.mark.parametrize("profiled", [True, False])
 def test_photon_on_a_family_the_job_has_not_run_with_photon_is_less_certain(monkeypatch, profiled):
     import sync_provider.engine.prediction.model as model_module
