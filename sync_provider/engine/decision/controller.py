@@ -22,10 +22,9 @@ Rules, in the order they apply (docs/engine.md explains each):
 6. Learning phase (first `learning_runs` runs): a stricter quantile (p95) against the SLA.
 7. Exploration (from the second recommendation until `explore_runs` runs): the economy choice maximises expected
    improvement over the best configuration tried so far, safely (its runtime quantile meets the SLA); once, a
-   run with Photon the other way when this code has never tried it and it may pay (at most `trial_cost_limit`
-   times the best run's cost, and not bound by the step limit).
+   run with Photon the other way when this code has never tried it and it may pay.
 8. Step limits: at most `max_step` times more or fewer task slots than now per run, except that growth is
-   unlimited while the SLA is at risk (and the Photon trial of rule 7).
+   unlimited while the SLA is at risk.
 9. Hysteresis: a move must promise at least `min_gain` on the preference's objective, otherwise the current
    configuration stays (phase STABLE once optimizing).
 10. Noise: the runtime model pools repeated runs, so one slow run moves the estimate by its share and widens the
@@ -77,7 +76,6 @@ class ControllerSettings:
     optimizing_z: float = Z90
     drift_lookahead_runs: int = 3
     explore_runs: int = 5
-    trial_cost_limit: float = 1.5
 
 
 DEFAULT_SETTINGS = ControllerSettings()
@@ -312,7 +310,7 @@ class Controller:
             choices = choose(est.p50, est.p90, cost, goals, mask, sla_runtime)
             choices = self._hysteresis(choices, cur, est, cost, goals, sla_runtime, allowed)
             if not at_risk:
-                choices = self._explore(ctx, choices, cur, est, cost, goals, mask, sla_runtime, arrays, allowed)
+                choices = self._explore(ctx, choices, cur, est, cost, goals, mask, sla_runtime, arrays)
         return self._prediction(ctx, goals, arrays, est, cost, choices, model.mode, trend.growing)
 
     def _space(
@@ -406,7 +404,6 @@ class Controller:
         mask: np.ndarray,
         sla_runtime: np.ndarray,
         arrays: ConfigArrays,
-        allowed: np.ndarray,
     ) -> dict[Preference, Choice]:
         """Early runs (from the second recommendation until `explore_runs` runs of this code) choose the economy
         configuration by expected improvement over the best configuration tried so far, Bayesian-optimisation
@@ -417,12 +414,11 @@ class Controller:
             return choices
         from scipy.stats import norm
 
-        meets_goals = np.ones(len(cost), dtype=bool)
+        safe = mask.copy()
         if goals.sla_seconds:
-            meets_goals &= sla_runtime <= goals.sla_seconds
+            safe &= sla_runtime <= goals.sla_seconds
         if goals.cost_target_usd:
-            meets_goals &= cost <= goals.cost_target_usd
-        safe = mask & meets_goals
+            safe &= cost <= goals.cost_target_usd
         tried = {r.config.key() for r in ctx.segment if r.succeeded}
         tried_idx = [i for i, c in enumerate(arrays.configs) if c.key() in tried and safe[i]]
         if not safe.any() or not tried_idx:
@@ -433,7 +429,7 @@ class Controller:
         ei = best * norm.cdf(z) - cost * np.exp(sigma**2 / 2) * norm.cdf(z - sigma)
         ei = np.where(safe, ei, -np.inf)
         pick = int(np.argmax(ei))
-        trial = self._photon_trial(ctx, arrays, cost, sigma, allowed, allowed & meets_goals, best)
+        trial = self._photon_trial(ctx, arrays, cost, sigma, safe, best)
         if trial is not None and arrays.configs[pick].photon != arrays.configs[trial].photon:
             ctx.notes.append("exploring: one run with Photon the other way, which this job has not tried")
             return {**choices, Preference.ECONOMY: Choice(trial, True, True)}
@@ -444,36 +440,26 @@ class Controller:
             ctx.notes.append("exploring: an untried candidate with the largest expected saving")
         return {**choices, Preference.ECONOMY: Choice(pick, True, True)}
 
+    @staticmethod
     def _photon_trial(
-        self,
-        ctx: _Context,
-        arrays: ConfigArrays,
-        cost: np.ndarray,
-        sigma: np.ndarray,
-        allowed: np.ndarray,
-        safe: np.ndarray,
-        best: float,
+        ctx: _Context, arrays: ConfigArrays, cost: np.ndarray, sigma: np.ndarray, safe: np.ndarray, best: float
     ) -> int | None:
-        """The cheapest safe candidate with Photon the other way, when no run of this code has tried that and some
-        allowed candidate with that setting has a fair chance (one standard deviation) of beating the best cost
-        so far.
+        """The cheapest safe candidate with Photon the other way, when no run of this code has tried that and the
+        candidate has a fair chance (one standard deviation) of beating the best cost so far.
 
         Photon's gain is one number per job that the profile only guesses (1.1-4x): one run with it toggled
         measures it, and the correction then carries it to every candidate of that setting, the cheap ones the
         guess kept out of reach included. Expected improvement alone rarely buys that run, since it values the
-        one candidate tried, not what the run teaches about the others. So the trial run need not be the
-        candidate that may pay, only a safe one; and it is not bound by the step limit: where the guess is too
-        generous to the current setting, the only safe candidates with the other one are bigger clusters (the
-        step limit guards the SLA against far jumps, and a bigger cluster does not risk it). Its cost is
-        bounded instead: at most `trial_cost_limit` times the best run so far."""
+        one candidate tried, not what the run teaches about the others."""
         seen = {r.config.photon for r in ctx.segment if r.succeeded}
         if len(seen) != 1:
             return None
         other = arrays.photon != next(iter(seen))
-        if not (allowed & other & (cost * np.exp(-sigma) < best)).any():
+        pool = safe & other
+        if not pool.any():
             return None
-        pool = safe & other & (cost <= self.settings.trial_cost_limit * best)
-        return int(np.argmin(np.where(pool, cost, np.inf))) if pool.any() else None
+        i = int(np.argmin(np.where(pool, cost, np.inf)))
+        return i if cost[i] * np.exp(-sigma[i]) < best else None
 
     # ------------------------------------------------------------------ answers
     def _solution(

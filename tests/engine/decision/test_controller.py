@@ -242,10 +242,9 @@ def test_no_rollback_to_a_configuration_the_data_has_since_outgrown():
     assert recommend(moved, Goals(sla_seconds=sla * 2), M5, CM).phase is Phase.ROLLBACK
 
 
-def _exploration(photon_workers: int | tuple[int, ...], p50: list[float], sigma: list[float], economy_index: int):
+def _exploration(photon_workers: int, p50: list[float], sigma: list[float], economy_index: int):
     """A controller two runs into a job, its candidates m5.xlarge x8, x6 and x`photon_workers` with Photon, and
-    `explore(cost, sla_runtime=None, segment=None, step=None)`: the economy index after the exploration rule
-    (`step`: which candidates the step limit allows, all by default)."""
+    `explore(cost, sla_runtime=None, segment=None)`: the economy index after the exploration rule."""
     import numpy as np
 
     from sync_provider.engine.decision.controller import Controller, _Context
@@ -253,8 +252,7 @@ def _exploration(photon_workers: int | tuple[int, ...], p50: list[float], sigma:
     from sync_provider.engine.prediction.model import RuntimeEstimate
 
     ctl = Controller(CM)
-    workers = (photon_workers,) if isinstance(photon_workers, int) else photon_workers
-    configs = [cfg(8), cfg(6), *(ClusterConfig(instance_type="m5.xlarge", num_workers=n, photon=True) for n in workers)]
+    configs = [cfg(8), cfg(6), ClusterConfig(instance_type="m5.xlarge", num_workers=photon_workers, photon=True)]
     arrays = ctl.resources.arrays(configs)
     history = [run(8), run(8)]
     ctx = _Context(history, history, False, cfg(8), cfg(8), set(), set(), Phase.OPTIMIZING, [])
@@ -262,13 +260,11 @@ def _exploration(photon_workers: int | tuple[int, ...], p50: list[float], sigma:
     est = RuntimeEstimate(p50=p50_, p90=p50_ * 1.1, sigma=np.array(sigma))
     choices = {p: Choice(economy_index, True, True) for p in Preference}
 
-    def explore(cost, sla_runtime=None, segment=None, step=None):
+    def explore(cost, sla_runtime=None, segment=None):
         ctx.segment = segment or history
         runtime = p50_ * 1.1 if sla_runtime is None else np.asarray(sla_runtime)
-        allowed = np.ones(len(configs), bool)
-        mask = allowed if step is None else np.array(step)
         out = ctl._explore(
-            ctx, choices, 0, est, np.array(cost), Goals(sla_seconds=5000), mask, runtime, arrays, allowed
+            ctx, choices, 0, est, np.array(cost), Goals(sla_seconds=5000), np.ones(3, bool), runtime, arrays
         )
         return out[Preference.ECONOMY].index
 
@@ -294,20 +290,6 @@ def test_exploration_tries_photon_the_other_way_once_when_it_may_pay():
     # Once a run of this code has used Photon, expected improvement decides alone.
     photon_run = RunObservation(config=configs[2], runtime_s=900.0)
     assert explore([1.0, 0.9, 1.15], segment=[run(8), photon_run]) == 1
-
-
-def test_the_photon_trial_may_step_past_the_limit_when_only_a_bigger_cluster_is_safe_but_costs_at_most_1_5x():
-    # With Photon, 6 workers may pay but are not safe by the profile's guess; 24 workers are safe, beyond the step
-    # limit. The trial runs the 24: what it measures carries to the 6.
-    p50, sigma = [1000.0, 1300.0, 1400.0, 700.0], [0.03, 0.03, 0.25, 0.25]
-    configs, ctx, explore = _exploration((6, 24), p50, sigma, economy_index=1)
-    sla_runtime = [1100.0, 1430.0, 9900.0, 770.0]
-    step = (True, True, True, False)
-    assert explore([1.0, 0.9, 0.8, 1.4], sla_runtime, step=step) == 3
-    assert any("Photon the other way" in n for n in ctx.notes)
-    # Not when that run would cost more than 1.5x the best so far, nor when no candidate with Photon may pay.
-    assert explore([1.0, 0.9, 0.8, 1.6], sla_runtime, step=step) == 1
-    assert explore([1.0, 0.9, 1.3, 1.4], sla_runtime, step=step) == 1
 
 
 def test_when_every_candidate_is_a_memory_risk_the_most_memory_per_core_is_kept():
