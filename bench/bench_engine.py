@@ -24,6 +24,8 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -98,15 +100,27 @@ def make_policies(names: Sequence[str]) -> list[Policy]:
 
 
 def closed_loop(
-    workloads: Sequence[str], episodes: int, iterations: int, policies: list[Policy], seeds: Sequence[int]
+    workloads: Sequence[str],
+    episodes: int,
+    iterations: int,
+    policy_names: Sequence[str],
+    seeds: Sequence[int],
+    jobs: int = 1,
 ) -> dict:
     """Figures per policy over the episodes of every seed pooled (one seed's 36 episodes are one draw of start
-    configurations; a share moves by 3-6 points per episode), and per seed under `_per_seed` when there are more."""
-    results: dict[str, list[Episode]] = {p.name: [] for p in policies}
-    worlds: dict[str, EmulatorWorld] = {}
+    configurations; a share moves by 3-6 points per episode), and per seed under `_per_seed` when there are more.
+    With `jobs` > 1 the seeds run in that many processes; a seed's episodes are the same either way."""
+    worlds: dict[str, EmulatorWorld] = {w: EmulatorWorld(load_workload(w)) for w in workloads}
+    tasks = [(workloads, episodes, iterations, tuple(policy_names), seed) for seed in seeds]
+    if jobs > 1 and len(seeds) > 1:
+        # spawn, not fork: a forked child inherits the parent's OpenMP state, which xgboost can deadlock on.
+        with ProcessPoolExecutor(min(jobs, len(seeds)), mp_context=get_context("spawn")) as pool:
+            by_seed = list(pool.map(_seed_episodes, tasks))
+    else:
+        by_seed = [_closed_loop_episodes(w, e, i, make_policies(p), s, worlds) for w, e, i, p, s in tasks]
+    results: dict[str, list[Episode]] = {name: [] for name in by_seed[0]}
     per_seed = {}
-    for seed in seeds:
-        eps = _closed_loop_episodes(workloads, episodes, iterations, policies, seed, worlds)
+    for seed, eps in zip(seeds, by_seed, strict=True):
         for name, runs in eps.items():
             results[name] += runs
         if len(seeds) > 1:
@@ -127,6 +141,12 @@ def _summaries(results: dict[str, list[Episode]], worlds: dict[str, EmulatorWorl
         out["_step_limited_oracle"] = step_limited_saving(first, worlds)
         out["_p90_safe_oracle"] = {f"after_{k}": p90_safe_within(first, worlds, k) for k in (3, 5, 10)}
     return out
+
+
+def _seed_episodes(task: tuple) -> dict[str, list[Episode]]:
+    """One seed's episodes in a worker process (its own worlds and policies)."""
+    workloads, episodes, iterations, policy_names, seed = task
+    return _closed_loop_episodes(workloads, episodes, iterations, make_policies(policy_names), seed, {})
 
 
 def _closed_loop_episodes(
@@ -398,6 +418,13 @@ def latency(n_runs: int = 200, repeats: int = 30) -> dict:
     }
 
 
+def wilson_interval(share: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% interval of a share of n episodes: how far apart two runs' shares must be before they differ."""
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * float(np.sqrt(share * (1 - share) / n + z * z / (4 * n * n))) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def _pct(v) -> str:
     return "   -" if v is None else f"{100 * v:4.0f}%"
 
@@ -434,6 +461,13 @@ def print_closed_loop(res: dict, title: str = "") -> None:
         misses = m["sla_misses"]
         print(f"  {first}'s SLA misses by run: " + ", ".join(f"{k}: {v}" for k, v in misses["by_run"].items())
               + "; by workload: " + ", ".join(f"{k} {v}" for k, v in misses["by_workload"].items()))  # fmt: skip
+    shares = [("1-shot", m["single_shot"]["cheaper_within_sla"], m["single_shot"]["improvable_episodes"])]
+    shares += [(f"@{k}", m["closed_loop"].get(f"after_{k}", {}).get("within_10pct"), m["episodes"]) for k in (3, 5, 10)]
+    shares = [(label, v, n) for label, v, n in shares if v is not None and n]
+    if shares:
+        print(f"  95% intervals of {first}'s shares (episodes taken as independent draws): "
+              + ", ".join(f"{label} {100 * lo:.0f}-{100 * hi:.0f}%"
+                          for label, v, n in shares for lo, hi in [wilson_interval(v, n)]))  # fmt: skip
     safe = res.get("_p90_safe_oracle")
     if safe and safe.get("after_5") is not None:
         print("  a clairvoyant policy with a p90 margin for the run noise, within 10% of the oracle: "
@@ -459,6 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--seed", type=int, nargs="+", default=[7], help="one or more seeds; the closed loop pools their episodes"
     )
+    ap.add_argument("--jobs", type=int, default=1, help="run the closed loop's seeds in this many processes")
     ap.add_argument("--json", type=Path, help="also write all figures to this JSON file")
     args = ap.parse_args(argv)
     if args.quick:
@@ -467,7 +502,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     if "closed" in args.sections:
         out["closed_loop"] = closed_loop(
-            args.workloads, args.episodes, args.iterations, make_policies(args.policies), args.seed
+            args.workloads, args.episodes, args.iterations, args.policies, args.seed, args.jobs
         )
         for seed, res in out["closed_loop"].get("_per_seed", {}).items():
             print_closed_loop(res, f", seed {seed}")
