@@ -32,6 +32,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import binomtest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -421,11 +422,10 @@ def latency(n_runs: int = 200, repeats: int = 30) -> dict:
     }
 
 
-def wilson_interval(share: float, n: int, z: float = 1.96) -> tuple[float, float]:
+def wilson_interval(share: float, n: int) -> tuple[float, float]:
     """95% interval of a share of n episodes: how far apart two runs' shares must be before they differ."""
-    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * float(np.sqrt(share * (1 - share) / n + z * z / (4 * n * n))) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    ci = binomtest(round(share * n), n).proportion_ci(0.95, method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 def _pct(v) -> str:
