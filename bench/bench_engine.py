@@ -147,10 +147,15 @@ def _summaries(results: dict[str, list[Episode]], worlds: dict[str, EmulatorWorl
     return out
 
 
+#: A worker process's worlds, kept across the seeds it runs as the serial path keeps them: a world caches every
+#: candidate's noise-free simulation per run index, which the starts and the oracle read in every episode.
+_worker_worlds: dict[str, EmulatorWorld] = {}
+
+
 def _seed_episodes(task: tuple) -> dict[str, list[Episode]]:
-    """One seed's episodes in a worker process (its own worlds and policies)."""
+    """One seed's episodes in a worker process (its own policies; the process's worlds)."""
     workloads, episodes, iterations, policy_names, seed = task
-    return _closed_loop_episodes(workloads, episodes, iterations, make_policies(policy_names), seed, {})
+    return _closed_loop_episodes(workloads, episodes, iterations, make_policies(policy_names), seed, _worker_worlds)
 
 
 def _closed_loop_episodes(
