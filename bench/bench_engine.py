@@ -3,7 +3,7 @@ r"""Benchmark of the recommendation engine against the oracle and the baselines,
     .venv/bin/python bench/bench_engine.py              # everything (a few minutes on 2 cores)
     .venv/bin/python bench/bench_engine.py --quick      # fewer episodes, a smoke run
     .venv/bin/python bench/bench_engine.py --json out.json
-    # judging an engine change: 432 episodes (twelve seeds), ~23 min on 2 cores
+    # judging an engine change: 432 episodes (twelve seeds), ~14 min on 2 cores
     .venv/bin/python bench/bench_engine.py --sections closed --policies engine --jobs 2 --seed \
         7 11 13 17 19 23 29 31 37 41 43 47
 
