@@ -3,7 +3,7 @@ r"""Benchmark of the recommendation engine against the oracle and the baselines,
     .venv/bin/python bench/bench_engine.py              # everything (a few minutes on 2 cores)
     .venv/bin/python bench/bench_engine.py --quick      # fewer episodes, a smoke run
     .venv/bin/python bench/bench_engine.py --json out.json
-    # judging an engine change: 432 episodes (twelve seeds), ~14 min on 2 cores
+    # judging an engine change: 432 episodes (twelve seeds), ~10 min on 2 cores
     .venv/bin/python bench/bench_engine.py --sections closed --policies engine --jobs 2 --seed \
         7 11 13 17 19 23 29 31 37 41 43 47
 
@@ -37,10 +37,19 @@ from scipy.stats import binomtest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from emulator_world import EmulatorWorld, bench_candidates, bench_cost_model  # noqa: E402
+from world_facts import (  # noqa: E402
+    CHECKPOINTS,
+    WorldFacts,
+    feasible_violation_rate,
+    p90_safe_within,
+    step_limited_saving,
+    world_facts,
+)
 
 from sync_provider.emulator.simulator import ClusterSpec, expected  # noqa: E402
 from sync_provider.emulator.workloads import BUILTIN_WORKLOADS, CodeChange, StepGrowth, load_workload  # noqa: E402
 from sync_provider.engine.decision.controller import ControllerSettings  # noqa: E402
+from sync_provider.engine.evidence.catalog import Catalog  # noqa: E402
 from sync_provider.engine.models import ClusterConfig, Constraints, Goals, RunObservation  # noqa: E402
 from sync_provider.engine.offline.backtest import MeasuredWorld, run_backtest  # noqa: E402
 from sync_provider.engine.offline.episodes import (  # noqa: E402
@@ -51,7 +60,7 @@ from sync_provider.engine.offline.episodes import (  # noqa: E402
     oracle,
     run_episode,
 )
-from sync_provider.engine.offline.metrics import EXPECTED_TOLERANCE, IMPROVABLE, summarize, within_sla  # noqa: E402
+from sync_provider.engine.offline.metrics import summarize, within_sla  # noqa: E402
 from sync_provider.engine.prediction.model import Z90  # noqa: E402
 from sync_provider.engine.recommend import recommend  # noqa: E402
 
@@ -114,48 +123,52 @@ def closed_loop(
     """Figures per policy over the episodes of every seed pooled (one seed's 36 episodes are one draw of start
     configurations; a share moves by 3-6 points per episode), and per seed under `_per_seed` when there are more.
     With `jobs` > 1 the seeds run in that many processes; a seed's episodes are the same either way."""
-    worlds: dict[str, EmulatorWorld] = {w: EmulatorWorld(load_workload(w)) for w in workloads}
     tasks = [(workloads, episodes, iterations, tuple(policy_names), seed) for seed in seeds]
     if jobs > 1 and len(seeds) > 1:
         # spawn, not fork: a forked child inherits the parent's OpenMP state, which xgboost can deadlock on.
         with ProcessPoolExecutor(min(jobs, len(seeds)), mp_context=get_context("spawn")) as pool:
             by_seed = list(pool.map(_seed_episodes, tasks))
     else:
-        by_seed = [_closed_loop_episodes(w, e, i, make_policies(p), s, worlds) for w, e, i, p, s in tasks]
-    results: dict[str, list[Episode]] = {name: [] for name in by_seed[0]}
+        by_seed = [_seed_episodes(task) for task in tasks]
+    results: dict[str, list[tuple[Episode, WorldFacts]]] = {name: [] for name in by_seed[0]}
     per_seed = {}
     for seed, eps in zip(seeds, by_seed, strict=True):
-        for name, runs in eps.items():
-            results[name] += runs
+        for name, scored in eps.items():
+            results[name] += scored
         if len(seeds) > 1:
-            per_seed[seed] = _summaries(eps, worlds)
-    out = _summaries(results, worlds)
+            per_seed[seed] = _summaries(eps)
+    out = _summaries(results)
     if per_seed:
         out["_per_seed"] = per_seed
     return out
 
 
-def _summaries(results: dict[str, list[Episode]], worlds: dict[str, EmulatorWorld]) -> dict:
-    out = {name: summarize(eps) for name, eps in results.items()}
-    for name, eps in results.items():
-        out[name]["sla_violation_rate_feasible"] = feasible_violation_rate(eps, worlds)
+def _summaries(results: dict[str, list[tuple[Episode, WorldFacts]]]) -> dict:
+    out = {}
+    for name, scored in results.items():
+        eps, facts = [e for e, _ in scored], [f for _, f in scored]
+        out[name] = summarize(eps)
+        out[name]["sla_violation_rate_feasible"] = feasible_violation_rate(facts)
         out[name]["sla_misses"] = sla_misses(eps)
     if results:
-        first = next(iter(results.values()))
-        out["_step_limited_oracle"] = step_limited_saving(first, worlds)
-        out["_p90_safe_oracle"] = {f"after_{k}": p90_safe_within(first, worlds, k) for k in (3, 5, 10)}
+        first = [f for _, f in next(iter(results.values()))]
+        out["_step_limited_oracle"] = step_limited_saving(first)
+        out["_p90_safe_oracle"] = {f"after_{k}": p90_safe_within(first, k) for k in CHECKPOINTS}
     return out
 
 
-#: A worker process's worlds, kept across the seeds it runs as the serial path keeps them: a world caches every
-#: candidate's noise-free simulation per run index, which the starts and the oracle read in every episode.
-_worker_worlds: dict[str, EmulatorWorld] = {}
+#: A process's worlds, kept across the seeds it runs: a world caches every candidate's noise-free simulation per
+#: run index, which the starts, the oracle and the world's facts read in every episode.
+_process_worlds: dict[str, EmulatorWorld] = {}
 
 
-def _seed_episodes(task: tuple) -> dict[str, list[Episode]]:
-    """One seed's episodes in a worker process (its own policies; the process's worlds)."""
+def _seed_episodes(task: tuple) -> dict[str, list[tuple[Episode, WorldFacts]]]:
+    """One seed's episodes, each with its world's facts (worked out here, where the worlds are warm)."""
     workloads, episodes, iterations, policy_names, seed = task
-    return _closed_loop_episodes(workloads, episodes, iterations, make_policies(policy_names), seed, _worker_worlds)
+    worlds = _process_worlds
+    results = _closed_loop_episodes(workloads, episodes, iterations, make_policies(policy_names), seed, worlds)
+    catalog = Catalog.default()
+    return {name: [(e, world_facts(e, worlds[e.workload], catalog)) for e in eps] for name, eps in results.items()}
 
 
 def _closed_loop_episodes(
@@ -205,70 +218,6 @@ def sla_misses(episodes: Sequence[Episode]) -> dict[str, dict]:
                 by_run[k] = by_run.get(k, 0) + 1
                 by_workload[e.workload] = by_workload.get(e.workload, 0) + 1
     return {"by_run": dict(sorted(by_run.items())), "by_workload": dict(sorted(by_workload.items()))}
-
-
-def feasible_violation_rate(episodes: Sequence[Episode], worlds: dict[str, EmulatorWorld]) -> float | None:
-    """Share of runs (after the start) that failed or missed the SLA although some candidate meets it in
-    expectation at that run: the misses a policy could have avoided, without those the world makes inevitable
-    (after a data step no configuration in the space may be fast enough)."""
-    runs = bad = 0
-    for e in episodes:
-        world = worlds[e.workload]
-        for k, r in enumerate(e.runs[1:], start=1):
-            runs += 1
-            if within_sla(r.runtime_s, e.sla_seconds):
-                continue
-            best, _ = oracle(world, k, e.sla_seconds)
-            rt = world.expected(best, k)[0]
-            bad += within_sla(rt, e.sla_seconds, EXPECTED_TOLERANCE)
-    return bad / runs if runs else None
-
-
-def p90_safe_within(episodes: Sequence[Episode], worlds: dict[str, EmulatorWorld], k: int) -> float | None:
-    """Share of episodes where a clairvoyant policy that keeps a 90% chance of meeting the SLA under the world's
-    run-to-run noise (expected runtime x exp(1.28 sigma) within the SLA) is within 10% of the oracle's cost at
-    run k: the ceiling of "@k within 10%" for any policy with a p90 margin, the engine's rule."""
-    eps = [e for e in episodes if len(e.oracle_costs) > k and e.sla_seconds is not None]
-    if not eps:
-        return None
-    hits = 0
-    for e in eps:
-        world = worlds[e.workload]
-        limit = e.sla_seconds / float(np.exp(Z90 * world.workload.scenario.noise_sigma))
-        costs = [
-            cost for c in world.candidates for rt, cost in [world.expected(c, k)] if rt is not None and rt <= limit
-        ]
-        hits += bool(costs) and min(costs) <= 1.10 * e.oracle_costs[k]
-    return hits / len(eps)
-
-
-def step_limited_saving(
-    episodes: Sequence[Episode], worlds: dict[str, EmulatorWorld], max_step: float = 2.0
-) -> float | None:
-    """Median first-move saving of the best candidate within the step limit (task slots at most `max_step`
-    times more or fewer than the start's) that meets the SLA in expectation, over the oracle's median saving:
-    the most a first recommendation can save under the controller's step rule."""
-    from statistics import median
-
-    from sync_provider.engine.evidence.catalog import Catalog
-
-    catalog = Catalog.default()
-    best, orc = [], []
-    for e in episodes:
-        if not (len(e.runs) > 1 and e.oracle_costs[1] < e.expected_costs[0] * (1 - IMPROVABLE)):
-            continue
-        world = worlds[e.workload]
-        slots0 = e.start.num_workers * catalog.get(e.start.instance_type).vcpus
-        costs = [
-            cost
-            for c in world.candidates
-            if 1 / max_step - 1e-9 <= c.num_workers * catalog.get(c.instance_type).vcpus / slots0 <= max_step + 1e-9
-            for rt, cost in [world.expected(c, 1)]
-            if rt is not None and (e.sla_seconds is None or rt <= e.sla_seconds)
-        ]
-        best.append(min(costs, default=e.expected_costs[0]) / e.expected_costs[0] - 1.0)
-        orc.append(e.oracle_costs[1] / e.expected_costs[0] - 1.0)
-    return median(best) / median(orc) if orc and median(orc) else None
 
 
 def auto_heal(policies: list[Policy], seed: int, settle: int = 6, after: int = 6) -> dict:
