@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from sync_provider.engine.evidence.secrets import is_literal_credential
 from sync_provider.engine.models import ClusterConfig
 from sync_provider.settings import SyncSettings
 
@@ -30,11 +31,6 @@ ENV_LOG_DESTINATION = "SYNC_LOG_DESTINATION"
 ENV_LOG_REGION = "SYNC_LOG_REGION"
 ENV_S3_ENDPOINT = "SYNC_S3_ENDPOINT_URL"
 
-_SECRET_REF = re.compile(r"^\{\{\s*secrets/[^/\s{}]+/[^/\s{}]+\s*\}\}$")
-_CREDENTIAL_NAME = re.compile(
-    r"(secret|token|password|passwd|pwd|credential|private[_.\-]?key|access[_.\-]?key|api[_.\-]?key)", re.I
-)
-_CREDENTIAL_VALUE = re.compile(r"(dapi[0-9a-f]{32}|(AKIA|ASIA)[0-9A-Z]{16}|ghp_[0-9A-Za-z]{36})")
 _TAG_UNSAFE = re.compile(r"[^\w .:/=+\-@]")
 _MAX_TAG_VALUE = 255
 _NO_CLUSTER = (
@@ -299,10 +295,7 @@ def check_no_literal_secrets(cluster: dict[str, Any], *, where: str = "new_clust
     """Refuse credentials given as literal values in spark_env_vars or spark_conf (never echoing the value)."""
     for field in ("spark_env_vars", "spark_conf"):
         for name, value in (cluster.get(field) or {}).items():
-            text = str(value).strip()
-            if not text or _SECRET_REF.match(text):
-                continue
-            if _CREDENTIAL_NAME.search(str(name)) or _CREDENTIAL_VALUE.search(text):
+            if is_literal_credential(str(name), value):
                 raise SecretInPayloadError(
                     f"{where}.{field}.{name} holds a literal credential; store it in a Databricks secret scope and "
                     f"reference it as '{{{{secrets/<scope>/<key>}}}}' instead (the value is not shown here)"

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sync_provider.engine.evidence.catalog import Catalog
 from sync_provider.engine.evidence.cost import CostModel, PricingSettings
+from sync_provider.engine.evidence.secrets import EMBEDDED_PASSWORD
 from sync_provider.engine.models import ApplyMode, ComputeType, Plan, Preference
 
 if TYPE_CHECKING:
@@ -235,10 +236,12 @@ def _parse_enum(name: str, enum: type[Enum], value: Any) -> Enum:
 
 
 def redact_url(url: str) -> str:
-    """A store URL fit for logs: the password replaced by ***."""
+    """A store URL fit for logs: the password replaced by ***, in the user part and in the query string
+    (`?password=...`, which psycopg2 accepts too)."""
     from sqlalchemy.engine import make_url
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        shown = make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - never let logging a URL fail
-        return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+        shown = re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
+    return EMBEDDED_PASSWORD.sub(r"\g<1>***", shown)

@@ -177,6 +177,9 @@ def test_user_log_conf_wins_and_is_read(caplog) -> None:
         ("spark_env_vars", "SOME_VAR", "dapi0123456789abcdef0123456789abcdef"),
         ("spark_conf", "spark.hadoop.fs.s3a.secret.key", "plain"),
         ("spark_env_vars", "DB_PASSWORD", "hunter2"),
+        ("spark_env_vars", "DB_PASS", "hunter2"),
+        ("spark_conf", "spark.hadoop.fs.azure.account.key.acct.dfs.core.windows.net", "abc=="),
+        ("spark_conf", "spark.hadoop.javax.jdo.option.ConnectionURL", "jdbc:mysql://h/db?user=u&password=hunter2"),
     ],
 )
 def test_literal_secrets_are_refused_without_echoing_them(field, name, value) -> None:
@@ -186,6 +189,15 @@ def test_literal_secrets_are_refused_without_echoing_them(field, name, value) ->
     assert value not in str(info.value)
     ok = {"new_cluster": {field: {name: "{{secrets/scope/key}}"}}}
     assert _inject(ok)["new_cluster"][field][name] == "{{secrets/scope/key}}"
+
+
+def test_settings_named_like_credentials_that_hold_none_go_through() -> None:
+    conf = {
+        "spark.hadoop.fs.s3a.aws.credentials.provider": "com.amazonaws.auth.InstanceProfileCredentialsProvider",
+        "spark.hadoop.fs.azure.sas.token.provider.type": "org.apache.hadoop.fs.azurebfs.sas.FixedSASTokenProvider",
+        "spark.databricks.passthrough.enabled": "true",
+    }
+    assert _inject({"new_cluster": {"spark_conf": conf}})["new_cluster"]["spark_conf"] == conf
 
 
 def test_payloads_sync_cannot_manage() -> None:

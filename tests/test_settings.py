@@ -92,3 +92,6 @@ def test_open_store_and_redaction(tmp_path) -> None:
     s = SyncSettings(store_url=f"sqlite:///{tmp_path / 's.db'}")
     assert s.open_store().list_projects() == []
     assert redact_url("postgresql://u:hunter2@h/db") == "postgresql://u:***@h/db"
+    # psycopg2 takes the password from the query string too.
+    assert "hunter2" not in redact_url("postgresql+psycopg2://u@h/db?password=hunter2&sslmode=require")
+    assert "hunter2" not in redact_url("postgresql://u@h/db?sslpassword=hunter2")

@@ -20,7 +20,7 @@ from sync_provider.cli.config_file import (
     write_file,
 )
 from sync_provider.engine.models import ApplyMode, ComputeType, Plan, Preference
-from sync_provider.settings import SyncSettings
+from sync_provider.settings import SyncSettings, redact_url
 
 # (config key, prompt) asked in interactive mode, in this order.
 _PROMPTS: tuple[tuple[str, str], ...] = (
@@ -35,7 +35,14 @@ _PROMPTS: tuple[tuple[str, str], ...] = (
 
 
 def configure(
-    store_url: Annotated[str | None, typer.Option("--store-url", help="SQLAlchemy URL of the Sync store.")] = None,
+    store_url: Annotated[
+        str | None,
+        typer.Option(
+            "--store-url",
+            help="SQLAlchemy URL of the Sync store. With a password in it, prefer the prompt or $SYNC_STORE_URL: "
+            "a flag is visible in the process list.",
+        ),
+    ] = None,
     preference: Annotated[
         Preference | None, typer.Option("--preference", help="Default preference of new projects.")
     ] = None,
@@ -142,6 +149,12 @@ def _ask(current: dict[str, Any]) -> dict[str, Any]:
         if default is None and key in SyncSettings.model_fields:
             field_default = SyncSettings.model_fields[key].default
             default = getattr(field_default, "value", field_default)
+        if key == "store_url" and default:
+            # The current URL is shown with its password masked; Enter (the masked default) keeps it as it is.
+            shown = redact_url(str(default))
+            answer = typer.prompt(prompt, default=shown, show_default=True)
+            answers[key] = default if answer.strip() == shown else answer.strip() or None
+            continue
         answer = typer.prompt(prompt, default=default if default is not None else "", show_default=True)
         answers[key] = answer.strip() or None
         if key == "databricks_host" and not answers[key]:

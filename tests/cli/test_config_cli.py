@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from sync_provider.cli.config_file import ConfigError, config_path, load_config, write_file
+from sync_provider.cli.config_file import ConfigError, config_path, load_config, read_file, write_file
 from sync_provider.engine.models import Plan, Preference
 from tests.cli.helpers import json_of
 
@@ -81,6 +81,17 @@ def test_interactive_configure_hides_the_token(cli):
     # A second run keeps the token when Enter is pressed at its prompt.
     cli("configure", input="\n\n\n\n\n\n\n\n")
     assert load_config().databricks_token.get_secret_value() == TOKEN
+
+
+def test_interactive_configure_never_shows_the_store_password(cli):
+    url = "postgresql+psycopg2://sync:hunter2@db.example.com/sync"
+    write_file({"store_url": url, "preference": "economy"})
+    res = cli("configure", input="\n" * 8)
+    assert "hunter2" not in res.output and "sync:***@db.example.com" in res.output
+    # Enter at the masked default keeps the URL as it was, password included.
+    assert read_file()["store_url"] == url
+    cli("configure", input="sqlite:////tmp/other.db\n" + "\n" * 7)
+    assert read_file()["store_url"] == "sqlite:////tmp/other.db"
 
 
 def test_environment_overrides_the_file(monkeypatch, tmp_path):

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from sync_provider.engine.evidence.databricks_api import DatabricksApi, DatabricksApiError
 from sync_provider.engine.evidence.eventlog_readers import LogReader
+from sync_provider.engine.evidence.secrets import redact_secrets
 
 MAX_EVENT_PAGES = 200  # 200 x 500 events: far beyond any job cluster's life
 SPOT_AVAILABILITY = ("SPOT", "SPOT_WITH_FALLBACK")
@@ -249,7 +250,9 @@ def build_cluster_report(
 ) -> ClusterReport:
     """Gather a run's cluster evidence; raises only when runs/get itself fails (nothing to report then)."""
     run = api("GET", "api/2.1/jobs/runs/get", {"run_id": run_id})
-    report = ClusterReport(run_id=str(run_id), run=run)
+    # The raw replies are kept as evidence, with any literal credential of the job's spec masked: the report is
+    # stored with the run and printed by `sync-cli aws-databricks get-cluster-report`.
+    report = ClusterReport(run_id=str(run_id), run=redact_secrets(run))
     missing = report.missing  # the helpers below append what they could not get
     task = _pick_task(run, task_key)
     report.task_key = task.get("task_key")
@@ -271,8 +274,8 @@ def build_cluster_report(
     spec = task.get("new_cluster") or {}
     if report.cluster_id:
         cluster = _call(api, "GET", "api/2.0/clusters/get", {"cluster_id": report.cluster_id}, missing, "clusters/get")
-        report.cluster = cluster or {}
-        report.events = fetch_events(api, report.cluster_id, missing)
+        report.cluster = redact_secrets(cluster or {})
+        report.events = redact_secrets(fetch_events(api, report.cluster_id, missing))
         if not report.events:
             missing.append("clusters/events: no events (older than Databricks keeps?); resizes and spot losses unknown")
     else:

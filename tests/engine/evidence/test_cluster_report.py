@@ -43,7 +43,9 @@ def events() -> list[dict]:
     ]
 
 
-def fake_workspace(*, page_size: int = 3, cluster_ok: bool = True) -> tuple[httpx.MockTransport, list[dict]]:
+def fake_workspace(
+    *, page_size: int = 3, cluster_ok: bool = True, spec_extra: dict | None = None
+) -> tuple[httpx.MockTransport, list[dict]]:
     calls: list[dict] = []
     run = {
         "run_id": 77,
@@ -74,8 +76,14 @@ def fake_workspace(*, page_size: int = 3, cluster_ok: bool = True) -> tuple[http
         "custom_tags": {"sync:config-version": "3"},
         "start_time": T0,
         "terminated_time": T0 + 60 * MIN,
+        **(spec_extra or {}),
     }  # fmt: skip
+    if spec_extra:
+        run["tasks"][0]["new_cluster"] = {"node_type_id": "m5.xlarge", "num_workers": 4, **spec_extra}
     all_events = events()
+    if spec_extra:  # an edit of the cluster: its events carry the old and new spec
+        edit = {"cluster_id": CLUSTER, "timestamp": T0 + MIN, "type": "EDITED"}
+        all_events.insert(1, {**edit, "details": {"attributes": {**cluster}, "previous_attributes": {**cluster}}})
 
     def handler(request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -115,6 +123,24 @@ def test_report_follows_every_event_page_and_derives_the_timeline():
     assert report.runtime_s == 54 * 60 and report.succeeded
     assert report.config_version == 3
     assert any("collector" in m for m in report.missing)
+
+
+def test_credentials_in_the_jobs_spec_are_masked_in_the_report():
+    """A job defined in Databricks comes back as it is: a literal credential in its spec must not reach the store
+    or the CLI through the report's raw replies."""
+    extra = {
+        "spark_env_vars": {"DB_PASS": "hunter2", "REGION": "eu-west-1"},
+        "spark_conf": {"spark.hadoop.javax.jdo.option.ConnectionURL": "jdbc:mysql://h/db?user=u&password=hunter3"},
+    }
+    transport, _ = fake_workspace(spec_extra=extra)
+    report = build_cluster_report(api_for(transport), 77, task_key="etl")
+    dumped = report.model_dump_json()
+    assert "hunter2" not in dumped and "hunter3" not in dumped
+    assert report.cluster["spark_env_vars"] == {"DB_PASS": "***", "REGION": "eu-west-1"}
+    assert report.run["tasks"][0]["new_cluster"]["spark_env_vars"]["DB_PASS"] == "***"
+    assert report.events[1]["details"]["previous_attributes"]["spark_env_vars"]["DB_PASS"] == "***"
+    # What the report derives from the spec is unchanged.
+    assert report.node_type_id == "m5.xlarge" and report.spot and report.runtime_s == 54 * 60
 
 
 def test_actual_cost_matches_hand_computation():
