@@ -101,7 +101,11 @@ def _table(summary: dict, title: str) -> Table:
 @app.command("summarize")
 def summarize_cmd(
     path: str = typer.Argument(..., help="Event log: file, rolled directory, zip, s3://... or dbfs:/..."),
-    json_out: bool = typer.Option(False, "--json", help="Print the DESIGN.md JSON keys only."),
+    json_out: bool = typer.Option(
+        False,
+        "--json",
+        help="Print one JSON object with the summary's keys (listed in docs/evidence.md), nothing else.",
+    ),
     spark_context_id: str | None = typer.Option(
         None, "--spark-context-id", help="Pick one Spark context when a directory holds several."
     ),

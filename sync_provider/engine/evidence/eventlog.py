@@ -210,7 +210,7 @@ def parse_eventlog(
 
 
 def summarize(profile: Profile) -> dict[str, Any]:
-    """The `eventlog summarize --json` document: exactly the DESIGN.md keys."""
+    """The `eventlog summarize --json` document: exactly `SUMMARY_KEYS`, a contract other tools rely on."""
     return {
         "spark_version": profile.spark_version,
         "app_name": profile.app_name,
