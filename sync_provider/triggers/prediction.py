@@ -31,7 +31,8 @@ class SyncPredictionTrigger(BaseTrigger):
     :param run_id: the Databricks run id.
     :param databricks_conn_id: Databricks connection for jobs/runs/get (and DBFS listing).
     :param deadline: epoch seconds after which the trigger yields a `timeout` event.
-    :param log_destination: s3://... or dbfs:/...; None: the run's own cluster_log_conf (no wait when neither).
+    :param log_destination: s3://... or dbfs:/... given on the sensor; None: the run's own cluster_log_conf, else
+        `default_log_destination` (the sync connection's), as in poke mode (no wait when none of them is set).
     :param wait_for_eventlog: False: only wait for the run to terminate.
     :param min_wait_s: the least time between the trigger's start and its event (`MIN_DEFERRAL_SECONDS`).
     """
@@ -45,6 +46,7 @@ class SyncPredictionTrigger(BaseTrigger):
         poll_interval: float = 60.0,
         task_key: str | None = None,
         log_destination: str | None = None,
+        default_log_destination: str | None = None,
         wait_for_eventlog: bool = True,
         aws_conn_id: str | None = None,
         aws_endpoint_url: str | None = None,
@@ -57,6 +59,7 @@ class SyncPredictionTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.task_key = task_key
         self.log_destination = log_destination
+        self.default_log_destination = default_log_destination
         self.wait_for_eventlog = wait_for_eventlog
         self.aws_conn_id = aws_conn_id
         self.aws_endpoint_url = aws_endpoint_url
@@ -73,6 +76,7 @@ class SyncPredictionTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "task_key": self.task_key,
                 "log_destination": self.log_destination,
+                "default_log_destination": self.default_log_destination,
                 "wait_for_eventlog": self.wait_for_eventlog,
                 "aws_conn_id": self.aws_conn_id,
                 "aws_endpoint_url": self.aws_endpoint_url,
@@ -107,7 +111,7 @@ class SyncPredictionTrigger(BaseTrigger):
                     run = await self._get_run(hook)
                     facts = run_facts(run, task_key=self.task_key)
                     if facts.terminated:
-                        destination = self.log_destination or facts.log_destination
+                        destination = self.log_destination or facts.log_destination or self.default_log_destination
                         if not self.wait_for_eventlog or not destination or not facts.cluster_id:
                             return self._event("success", facts, None, "run terminated; no event log to wait for")
                         if reader is None:

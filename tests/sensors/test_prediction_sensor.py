@@ -203,7 +203,10 @@ def test_deferrable_mode_hands_over_to_the_trigger(s3, run_state):
     assert isinstance(trigger, SyncPredictionTrigger)
     path, kwargs = trigger.serialize()
     assert path == "sync_provider.triggers.prediction.SyncPredictionTrigger"
-    assert (kwargs["run_id"], kwargs["log_destination"], kwargs["poll_interval"]) == ("981", DEST, 30.0)
+    assert (kwargs["run_id"], kwargs["poll_interval"]) == ("981", 30.0)
+    # The sensor gave no destination: the trigger looks at the run's own cluster_log_conf first, then the
+    # connection's, as poke mode does.
+    assert (kwargs["log_destination"], kwargs["default_log_destination"]) == (None, DEST)
     assert deferred.value.method_name == "execute_complete"
 
 

@@ -29,8 +29,15 @@ END = b'{"Event":"SparkListenerApplicationEnd","Timestamp":99}\n'
 class Workspace:
     """runs/get only; `states` is consumed one per call (the last one repeats)."""
 
-    def __init__(self, states: list[tuple[str, str | None]], status: int = 200, query_only: bool = False):
+    def __init__(
+        self,
+        states: list[tuple[str, str | None]],
+        status: int = 200,
+        query_only: bool = False,
+        log_conf: str | None = None,
+    ):
         self.states, self.status, self.calls, self.query_only = list(states), status, 0, query_only
+        self.log_conf = log_conf
 
     async def runs_get(self, request: web.Request) -> web.Response:
         self.calls += 1
@@ -43,7 +50,10 @@ class Workspace:
             return web.json_response({"error_code": "PERMISSION_DENIED"}, status=self.status)
         life, result = self.states.pop(0) if len(self.states) > 1 else self.states[0]
         state = {"life_cycle_state": life, **({"result_state": result} if result else {})}
-        return web.json_response({"run_id": 7, "state": state, "cluster_instance": {"cluster_id": CLUSTER}})
+        run = {"run_id": 7, "state": state, "cluster_instance": {"cluster_id": CLUSTER}}
+        if self.log_conf:
+            run["cluster_spec"] = {"new_cluster": {"cluster_log_conf": {"s3": {"destination": self.log_conf}}}}
+        return web.json_response(run)
 
 
 async def _events(trigger: SyncPredictionTrigger, workspace: Workspace, monkeypatch) -> list[dict]:
@@ -123,6 +133,19 @@ def test_without_a_destination_only_termination_matters(monkeypatch):
         _events(_trigger(log_destination=None), Workspace([("RUNNING", None), ("TERMINATED", "SUCCESS")]), monkeypatch)
     )
     assert event["status"] == "success" and "no event log to wait for" in event["message"]
+
+
+def test_the_runs_own_log_destination_wins_over_the_connections(s3, monkeypatch):
+    # As in poke mode: a destination given on the sensor, else the run's cluster_log_conf, else the connection's.
+    s3.put_object(Bucket=BUCKET, Key=f"{LOG_DIR}/eventlog", Body=START + END)
+    ws = Workspace([("TERMINATED", "SUCCESS")], log_conf=DEST)
+    trigger = _trigger(log_destination=None, default_log_destination="s3://elsewhere/logs")
+    (event,) = asyncio.run(_events(trigger, ws, monkeypatch))
+    assert event["status"] == "success" and event["event_log"] == f"s3://{BUCKET}/{LOG_DIR}"
+    # Without a cluster_log_conf, the connection's destination is where the trigger looks.
+    ws = Workspace([("TERMINATED", "SUCCESS")])
+    (event,) = asyncio.run(_events(_trigger(log_destination=None, default_log_destination=DEST), ws, monkeypatch))
+    assert event["status"] == "success" and event["event_log"] == f"s3://{BUCKET}/{LOG_DIR}"
 
 
 def test_api_errors_become_one_error_event(monkeypatch):
