@@ -65,8 +65,23 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     "dbu_usd": {
         "label": "Negotiated $ per DBU",
         "description": "Overrides the list price of the plan and compute type.",
-        "schema": {"type": ["number", "null"], "minimum": 0},
+        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0},
     },
+    "photon_dbu_multiplier": {
+        "label": "Photon DBU multiplier",
+        "description": "DBUs of a Photon cluster over the same cluster without Photon. Empty: Databricks' list "
+        "multiplier for the compute type.",
+        "schema": {"type": ["number", "null"], "exclusiveMinimum": 0},
+    },
+    "spot_discount": {
+        "label": "Spot discount",
+        "description": "Share of the on-demand price saved on spot workers (0-1). Empty: 0.65, the packaged default.",
+        "schema": {"type": ["number", "null"], "minimum": 0, "exclusiveMaximum": 1},
+    },
+    "aws_endpoint_url": _string(
+        "S3 endpoint URL",
+        "S3-compatible endpoint for reading logs (a VPC endpoint, a local S3). Empty: AWS's own.",
+    ),
     "strict": {
         "label": "Strict",
         "description": "Fail tasks when Sync cannot prepare or learn from a run (default: warn and run unoptimised).",
