@@ -31,12 +31,25 @@ _migrate_lock = threading.Lock()
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
 
+#: PostgreSQL: how long opening a connection may take, and how long the schema upgrade waits for another worker's
+#: (an unreachable host or a stuck migration must not hold a task until its execution_timeout).
+PG_CONNECT_TIMEOUT_S = 10
+PG_MIGRATION_LOCK_TIMEOUT = "120s"
+
+
+class UnknownSchemaError(RuntimeError):
+    """The store's schema is at a revision this package does not know (a newer sync_provider migrated it)."""
+
+
 def make_engine(url: str) -> Engine:
     """An engine tuned for the store: SQLite serialises writers (BEGIN IMMEDIATE, 30 s busy wait, WAL);
-    PostgreSQL gets pre-pinged pooled connections."""
+    PostgreSQL gets pre-pinged pooled connections that give up connecting after PG_CONNECT_TIMEOUT_S."""
     u = make_url(url)
     if u.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, future=True)
+        connect_args: dict[str, Any] = {}
+        if u.get_driver_name() in ("psycopg2", "psycopg") and "connect_timeout" not in u.query:
+            connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+        return create_engine(url, pool_pre_ping=True, future=True, connect_args=connect_args)
     database = u.database or ""
     in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
     kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}}
@@ -94,6 +107,13 @@ def head_revision() -> str:
     return head
 
 
+def _known_revision(revision: str) -> bool:
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except Exception:  # noqa: BLE001 - alembic raises several kinds for a revision it cannot resolve
+        return False
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
@@ -108,8 +128,15 @@ def upgrade(engine: Engine) -> None:
         head = head_revision()
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
+                conn.execute(text(f"SET LOCAL lock_timeout = '{PG_MIGRATION_LOCK_TIMEOUT}'"))
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
             ctx = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-            if ctx.get_current_revision() != head:
+            current = ctx.get_current_revision()
+            if current != head:
+                if current is not None and not _known_revision(current):
+                    raise UnknownSchemaError(
+                        f"its schema is at revision {current}, which this sync_provider does not know (it knows up "
+                        f"to {head}): a newer sync_provider has migrated it; install that version on this worker too"
+                    )
                 command.upgrade(alembic_config(conn), "head")
         _migrated.add(key)

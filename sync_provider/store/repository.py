@@ -92,17 +92,25 @@ class SyncStore:
     """Repository of projects, runs, predictions and config versions (SQLite file or PostgreSQL)."""
 
     def __init__(self, url: str):
+        from sync_provider.settings import redact_url
+
         self.url = url
-        self.engine = _shared_engine(url)
+        try:
+            self.engine = _shared_engine(url)
+        except ImportError as exc:
+            raise SyncStoreError(
+                f"cannot open the Sync store at {redact_url(url)}: its database driver is not installed ({exc}); "
+                "install it on every worker (PostgreSQL: pip install 'airflow-provider-sync[postgres]')"
+            ) from None
         try:
             migrate.upgrade(self.engine)
         except OperationalError as exc:
-            from sync_provider.settings import redact_url
-
             raise SyncStoreError(
                 f"cannot open the Sync store at {redact_url(url)}: {exc.orig}; check the sync connection's "
                 "store_url and that the database server is reachable"
             ) from None
+        except migrate.UnknownSchemaError as exc:
+            raise SyncStoreError(f"cannot use the Sync store at {redact_url(url)}: {exc}") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def __repr__(self) -> str:

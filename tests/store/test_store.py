@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from sync_provider.engine.models import (
@@ -288,6 +288,26 @@ def test_retrying_writers_lose_no_update(store: SyncStore) -> None:
 def test_unreachable_store_is_a_clear_error() -> None:
     with pytest.raises(SyncStoreError, match=r"cannot open the Sync store at postgresql\+psycopg2://u:\*\*\*@"):
         SyncStore("postgresql+psycopg2://u:secret@127.0.0.1:1/nope?connect_timeout=2")
+
+
+def test_a_schema_newer_than_this_package_is_a_clear_error(tmp_path) -> None:
+    from sync_provider.store import migrate
+
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    SyncStore(url).get_or_create_project("etl")
+    with SyncStore(url).engine.begin() as conn:  # what a newer sync_provider's migration leaves behind
+        conn.execute(text(f"UPDATE {migrate.VERSION_TABLE} SET version_num = 'f00dfeed0099'"))
+    migrate._migrated.clear()
+    with pytest.raises(SyncStoreError, match="revision f00dfeed0099, which this sync_provider does not know"):
+        SyncStore(url)
+    with create_engine(url).connect() as conn:  # nothing recorded is lost
+        assert conn.execute(text("SELECT count(*) FROM sync_projects")).scalar() == 1
+
+
+def test_a_missing_database_driver_is_a_clear_error() -> None:
+    with pytest.raises(SyncStoreError, match=r"driver is not installed.*install it on every worker") as info:
+        SyncStore("mysql+mysqldb://u:secret@db.example.com/sync")
+    assert "secret" not in str(info.value)
 
 
 def _process_writer(url: str, name: str, count: int, start, results) -> None:
