@@ -4,10 +4,11 @@ The Databricks provider (>= 7.17) merges the payload at execute time in `_prepar
 deferrable and the non-deferrable (resumable) paths call right before runs/submit; Sync's injection runs on that
 final payload. The store is read in `execute()`, never at DAG parse time.
 
-Non-strict by default: when the Sync store cannot be reached the user's payload is submitted unchanged with a
-warning, because optimisation must never stop a production job. `strict=True` (or `strict` on the connection)
-fails the task instead. Bad input (malformed connection, payload without a job cluster, a literal credential) is
-always an error, raised before anything is submitted.
+Non-strict by default: when the Sync store cannot be reached, or Databricks refuses the payload as Sync prepared it
+(a 4xx from runs/submit: an instance type the workspace does not offer, say), the user's payload is submitted
+unchanged with a warning, because optimisation must never stop a production job. `strict=True` (or `strict` on the
+connection) fails the task instead. Bad input (malformed connection, payload without a job cluster, a literal
+credential) is always an error, raised before anything is submitted.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from airflow.providers.databricks.utils.databricks import normalise_json_content
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from sync_provider.cluster_spec import inject_sync, validate_payload
+from sync_provider.cluster_spec import PayloadError, SecretInPayloadError, inject_sync, validate_payload
 from sync_provider.engine.models import ApplyMode, ClusterConfig, Constraints, Goals, Preference, SpotPolicy
 from sync_provider.store import ProjectNotFound, SyncStoreError
 
@@ -138,7 +139,36 @@ class SyncDatabricksSubmitRunOperator(DatabricksSubmitRunOperator):
             ti = context["ti"]
             ti.xcom_push(key=XCOM_PROJECT_ID, value=self._sync_plan.project_id)
             ti.xcom_push(key=XCOM_CONFIG_VERSION, value=self._sync_plan.config_version)
-        return super().execute(context)
+        try:
+            return super().execute(context)
+        except Exception as exc:
+            if not self._may_run_unchanged(exc):
+                raise
+            # What Sync changed did not get the run started (Databricks refused the prepared payload, or the
+            # project's cluster key is not in it): the job runs as the DAG wrote it, as when the store is down.
+            self.log.warning(
+                "The run as Sync prepared it could not be submitted (%s): submitting the payload unchanged; this run "
+                "is not optimised",
+                exc,
+            )
+            self._sync_plan = None
+            if self.do_xcom_push:
+                context["ti"].xcom_push(key=XCOM_CONFIG_VERSION, value=None)
+            return super().execute(context)
+
+    def _may_run_unchanged(self, exc: Exception) -> bool:
+        """Not strict, Sync changed the payload, no run exists yet, and the failure was a refusal before one did:
+        our own PayloadError, or a 4xx from runs/submit other than 429 (Databricks created nothing then; a
+        timeout or 5xx may have created a run, which a second submission would duplicate)."""
+        plan = self._sync_plan
+        if plan is None or getattr(self, "run_id", None) is not None:
+            return False
+        if (self.strict if self.strict is not None else plan.settings.strict) or isinstance(exc, SecretInPayloadError):
+            return False
+        if isinstance(exc, PayloadError):
+            return True
+        status = getattr(exc, "http_status_code", None)  # the provider's DatabricksApiError carries it
+        return isinstance(status, int) and 400 <= status < 500 and status != 429
 
     def _prepare_submit_json(self, context: Context) -> dict[str, Any]:
         """The provider's final payload (numbers as strings), with Sync's cluster configuration injected."""
@@ -194,7 +224,7 @@ class SyncDatabricksSubmitRunOperator(DatabricksSubmitRunOperator):
             active = store.active_config(project.id)
         except ProjectNotFound:
             raise
-        except (SyncStoreError, SQLAlchemyError, OSError) as exc:
+        except (SyncStoreError, SQLAlchemyError, OSError, ValidationError) as exc:
             if strict:
                 raise SyncUnavailableError(
                     f"Sync store unavailable ({exc}); strict mode stops the run. Fix the sync connection "

@@ -62,12 +62,15 @@ def conns(monkeypatch, store_url, tmp_path):
     return set_sync
 
 
-def _jobs_api(rsps: responses.RequestsMock) -> list[dict]:
-    """runs/submit and runs/get on a mocked workspace; returns the list every submitted payload goes to."""
+def _jobs_api(rsps: responses.RequestsMock, refusals: int = 0, status: int = 400) -> list[dict]:
+    """runs/submit and runs/get on a mocked workspace; returns the list every submitted payload goes to. The first
+    `refusals` submissions are answered with `status`."""
     submitted: list[dict] = []
 
     def submit(request):
         submitted.append(json.loads(request.body))
+        if len(submitted) <= refusals:
+            return status, {}, json.dumps({"error_code": "INVALID_PARAMETER_VALUE", "message": "no r5 here"})
         return 200, {}, json.dumps({"run_id": 4242})
 
     rsps.add_callback(responses.POST, f"{HOST}/api/2.2/jobs/runs/submit", callback=submit)
@@ -165,6 +168,62 @@ def test_active_config_merged_into_multi_task_payload(conns, workspace, store_ur
         assert c["spark_version"] == "14.3.x-scala2.12"
     assert ctx["ti"].xcom["sync_config_version"] == 1
     assert tasks[0]["new_cluster"]["autoscale"] == {"min_workers": 1, "max_workers": 4}  # user args untouched
+
+
+def _seed_config(store_url: str, **project: Any) -> None:
+    store = SyncStore(store_url)
+    p = store.create_project("nightly-etl", goals=Goals(sla_seconds=600))
+    if project:
+        store.update_project(p.id, **project)
+    config = ClusterConfig(instance_type="r5.2xlarge", num_workers=6)
+    store.append_config(p.id, config, expected_version=None, actor="test", reason="seed")
+
+
+def _refusing_workspace(rsps: responses.RequestsMock, refusals: int, status: int = 400) -> list[dict]:
+    rsps.get(f"{HOST}/api/2.0/workspace/get-status", json={"object_type": "FILE"})
+    return _jobs_api(rsps, refusals, status)
+
+
+def test_a_refused_sync_payload_falls_back_to_the_users_own(conns, store_url) -> None:
+    _seed_config(store_url)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        submitted = _refusing_workspace(rsps, refusals=1)
+        ctx = _ctx()
+        _op().execute(ctx)
+    prepared, unchanged = submitted
+    assert prepared["new_cluster"]["node_type_id"] == "r5.2xlarge"
+    assert unchanged["new_cluster"] == {k: str(v) if isinstance(v, int) else v for k, v in CLUSTER.items()}
+    assert ctx["ti"].xcom["run_id"] == 4242 and ctx["ti"].xcom["sync_config_version"] is None
+
+
+def test_a_refused_sync_payload_fails_the_task_when_strict(conns, store_url) -> None:
+    _seed_config(store_url)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        submitted = _refusing_workspace(rsps, refusals=1)
+        with pytest.raises(Exception, match="400"):
+            _op(strict=True).execute(_ctx())
+    assert len(submitted) == 1
+
+
+def test_a_server_error_is_not_resubmitted(conns, store_url) -> None:
+    # A 5xx may have created the run: a second submission could start the job twice.
+    _seed_config(store_url)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        submitted = _refusing_workspace(rsps, refusals=5, status=500)
+        with pytest.raises(Exception, match="Databricks"):
+            _op().execute(_ctx())
+    assert len(submitted) == 1
+
+
+def test_a_project_cluster_key_missing_from_the_payload_runs_it_unchanged(conns, workspace, store_url) -> None:
+    # The key was set on the project (`sync-cli projects update --task-key`), not in the DAG.
+    _seed_config(store_url, task_key="etl")
+    ctx = _ctx()
+    _op().execute(ctx)
+    (payload,) = workspace
+    assert payload["new_cluster"]["node_type_id"] == "m5.xlarge"
+    assert "custom_tags" not in payload["new_cluster"]
+    assert ctx["ti"].xcom["run_id"] == 4242
 
 
 def test_retry_is_idempotent(conns, workspace) -> None:
