@@ -114,6 +114,15 @@ class SyncPredictionSensor(BaseSensorOperator):
             raise type(exc)(self._timeout_message()) from exc
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
+        try:
+            return self._poke(context)
+        except (AirflowFailException, AirflowSkipException):
+            raise
+        except Exception as exc:  # a malformed connection or runs/get reply: one clear message, and soft_fail
+            # applies (the base class turns only AirflowFailException into a skip), as in deferrable mode
+            raise self._fail(f"cannot wait for the run: {type(exc).__name__}: {exc}") from exc
+
+    def _poke(self, context: Context) -> bool | PokeReturnValue:
         run_id = self._resolve_run_id(context)
         settings = self._sync_settings()
         hook = self._hook(settings)

@@ -173,6 +173,21 @@ def test_a_deferrable_sensor_that_cannot_defer_soft_fails_whatever_the_error(s3,
         _sensor(deferrable=True, soft_fail=False).execute(_ctx())
 
 
+def test_a_poke_that_breaks_soft_fails_like_a_deferral_that_cannot_start(s3, run_state, monkeypatch):
+    # e.g. a malformed sync connection or runs/get reply: the base class would let anything but
+    # AirflowFailException through soft_fail, so poke mode would fail the task where deferrable mode skips it.
+    def broken(self):
+        raise ValueError("sync connection field 'plan': unknown value 'gold'")
+
+    monkeypatch.setattr(SyncPredictionSensor, "_sync_settings", broken)
+    with pytest.raises(AirflowFailException, match="cannot wait for the run: ValueError: sync connection"):
+        _sensor().poke(_ctx())
+    with pytest.raises(AirflowSkipException, match="soft_fail"):
+        _sensor(timeout=60).execute(_ctx())
+    with pytest.raises(AirflowFailException):
+        _sensor(timeout=60, soft_fail=False).execute(_ctx())
+
+
 def test_unreadable_log_destination_names_the_connection(s3, run_state, sync_conn):  # noqa: F811
     sync_conn(log_destination="s3://no-such-bucket/logs")
     run_state.update(life_cycle_state="TERMINATED", result_state="SUCCESS")
