@@ -229,9 +229,10 @@ class ApplyRecommendationOperator(BaseOperator):
                 raise ApplyError(message) from exc
             self.log.warning("Sync apply skipped, the job keeps its current configuration: %s", message)
             return {"action": "skipped", "project": self.project, "message": message, "reverted": False}
-        log = self.log.warning if outcome.action in ("blocked", "skipped") else self.log.info
+        failed_update = "job_update_error" in outcome.details
+        log = self.log.warning if outcome.action in ("blocked", "skipped") or failed_update else self.log.info
         log("Sync [%s] %s: %s", outcome.project, outcome.action, outcome.message)
-        if strict and outcome.action == "skipped":
+        if strict and (outcome.action == "skipped" or failed_update):
             raise ApplyError(outcome.message)
         return outcome.to_xcom()
 
@@ -303,7 +304,16 @@ def apply_recommendation(
         outcome = _decide_with_retries(store, project, prediction_id, mode, actor, guardrails, catalog)
     _note_waiting_approval(store, project, outcome)
     if reconcile:
-        _reconcile_job(store, project, api, job_id, job_cluster_key, task_key, outcome, cluster_log_conf)
+        try:
+            _reconcile_job(store, project, api, job_id, job_cluster_key, task_key, outcome, cluster_log_conf)
+        except Exception as exc:
+            # The store's decision stands (it may have made a new version active); only the job was not told.
+            # Reporting the whole apply as skipped would hide that the two now differ until the next apply.
+            outcome.details["job_update_error"] = f"{type(exc).__name__}: {exc}"
+            outcome.message += (
+                f"; but Databricks job {job_id} could not be updated ({type(exc).__name__}: {exc}): it keeps its "
+                "current cluster until the next apply reconciles it"
+            )
     return outcome
 
 

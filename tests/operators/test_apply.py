@@ -252,6 +252,21 @@ def test_run_now_job_keyed_by_task_and_reconciled_after_a_late_approval(store, p
     assert "Databricks job 42 updated to version 2" in out["message"]
 
 
+def test_a_refused_job_update_is_reported_not_hidden_as_a_skip(store, project, workspace, job):  # noqa: F811
+    # The store applies the new version; Databricks then refuses jobs/update (a permission, a locked job).
+    workspace.on("POST", "/api/2.1/jobs/update", lambda body: (403, {"error_code": "PERMISSION_DENIED"}))
+    out = _apply(_save(store, project, BIG, SMALL), job_id=42, job_cluster_key="main")
+    assert out["action"] == "applied" and out["job_updated"] is False
+    assert "could not be updated" in out["message"] and "403" in out["job_update_error"]
+    assert store.active_config(project.id).version == out["version"] == 2  # what was decided stays recorded
+    # Once Databricks accepts it, the next apply brings the job to the active version.
+    workspace.on("POST", "/api/2.1/jobs/update", lambda body: {})
+    assert _apply(_save(store, project, SMALL, SMALL), job_id=42, job_cluster_key="main")["job_updated"] is True
+    workspace.on("POST", "/api/2.1/jobs/update", lambda body: (403, {"error_code": "PERMISSION_DENIED"}))
+    with pytest.raises(ApplyError, match="could not be updated"):
+        _apply(_save(store, project, SMALL, TINY), job_id=42, job_cluster_key="main", strict=True)
+
+
 def test_run_now_job_with_an_unknown_key_names_the_keys(store, project, workspace, job):  # noqa: F811
     out = _apply(_save(store, project, BIG, SMALL), job_id=42, job_cluster_key="nope")
     assert out["action"] == "skipped"
