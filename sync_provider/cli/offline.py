@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sync_provider.cli._common import CliError, console, print_json
+from sync_provider.cli._common import CliError, console, err_console, print_json
 from sync_provider.engine.errors import InvalidRequestError
 
 app = typer.Typer(no_args_is_help=True)
@@ -22,25 +22,50 @@ def recommend(
 ) -> None:
     """Answer each request line with one response line, in order; bad requests get {"id", "error"}.
 
+    Blank lines are skipped; a line that is not JSON or not UTF-8 gets an error line naming it, and the batch goes
+    on. The request and response fields are in docs/cli.md.
+
     Example: sync-cli recommend --input requests.jsonl --output responses.jsonl
     """
     from sync_provider.engine.offline.requests import recommend_lines
 
     if str(input) == "-":
-        lines = sys.stdin.read().splitlines()
+        lines = sys.stdin.buffer.read().splitlines()
     else:
-        if not input.exists():
-            raise CliError(f"input file {input} does not exist", hint="give a JSONL file of recommendation requests")
-        lines = input.read_text().splitlines()
+        lines = _read_input(input, "a JSONL file of recommendation requests").splitlines()
+    if not any(line.strip() for line in lines):
+        err_console.print(f"Warning: {input} holds no requests; nothing to answer.", highlight=False)
     out_lines = (orjson.dumps(r).decode() for r in recommend_lines(lines))
     if output is None:
         for line in out_lines:
             typer.echo(line)
-    else:
+        return
+    try:
         output.parent.mkdir(parents=True, exist_ok=True)
         with open(output, "w") as fh:
             for line in out_lines:
                 fh.write(line + "\n")
+    except OSError as exc:
+        raise CliError(
+            f"cannot write the responses to {output}: {exc.strerror or exc}",
+            hint="give --output a file path in a writable directory, or leave it out to print to stdout",
+        ) from None
+
+
+def _check_input(path: Path, what: str) -> None:
+    """One clear error, saying what the command needs there, when `path` is no file to read."""
+    if not path.exists():
+        raise CliError(f"input file {path} does not exist", hint=f"give {what}")
+    if path.is_dir():
+        raise CliError(f"{path} is a directory", hint=f"give {what}")
+
+
+def _read_input(path: Path, what: str) -> bytes:
+    _check_input(path, what)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}", hint=f"give {what} you can read") from None
 
 
 def backtest(
@@ -62,15 +87,16 @@ def backtest(
     """
     from sync_provider.engine.offline.backtest import load_measurements, load_prices, run_backtest
 
-    for path in (measurements, prices):
-        if not path.exists():
-            raise CliError(f"{path} does not exist")
+    _check_input(measurements, "a CSV of measured runs (workload, instance_type, num_workers, runtime_s)")
+    _check_input(prices, "a CSV of prices (instance_type, hourly_usd[, vcpus, memory_gib])")
     try:
         cost_model = load_prices(prices)
         worlds = load_measurements(measurements, cost_model)
         result = run_backtest(worlds, iterations=iterations, slack=slack, seed=seed, max_starts=max_starts)
     except InvalidRequestError as exc:
         raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot read {exc.filename}: {exc.strerror or exc}") from None
     if as_json:
         print_json(result)
         return

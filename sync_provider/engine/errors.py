@@ -11,6 +11,10 @@ class NoCandidateError(EngineError):
     """The constraints (or the offered search space) leave no configuration to choose from."""
 
 
+class TooManyCandidatesError(EngineError):
+    """The constraints (or the offered search space) allow more configurations than the engine will score."""
+
+
 class InvalidHistoryError(EngineError):
     """A run in the history cannot be used (e.g. a successful run without a positive runtime)."""
 

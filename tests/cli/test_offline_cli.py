@@ -54,6 +54,25 @@ def test_recommend_missing_input_fails_cleanly(tmp_path):
     assert res.exit_code != 0
 
 
+def test_a_file_that_is_not_utf8_loses_only_its_bad_line(tmp_path):
+    inp = tmp_path / "req.jsonl"
+    inp.write_bytes(orjson.dumps(_request("r1")) + b'\n{"id": "caf\xe9"}\n' + orjson.dumps(_request("r3")) + b"\n")
+    res = runner.invoke(app, ["recommend", "--input", str(inp)])
+    assert res.exit_code == 0, res.output
+    got = [json.loads(x) for x in res.stdout.splitlines()]
+    assert [g.get("id") for g in got] == ["r1", None, "r3"]
+    assert "line 2" in got[1]["error"] and "UTF-8" in got[1]["error"]
+
+
+def test_directories_instead_of_files_are_named(tmp_path):
+    res = runner.invoke(app, ["recommend", "--input", str(tmp_path)])
+    assert res.exit_code != 0 and "is a directory" in res.output and "Traceback" not in res.output
+    inp = tmp_path / "req.jsonl"
+    inp.write_text(orjson.dumps(_request("r1")).decode() + "\n")
+    res = runner.invoke(app, ["recommend", "--input", str(inp), "--output", str(tmp_path)])
+    assert res.exit_code != 0 and "cannot write the responses" in res.output
+
+
 def _tables(tmp_path):
     prices = tmp_path / "prices.csv"
     prices.write_text("instance_type,hourly_usd\nm5.xlarge,0.192\nc5.xlarge,0.17\n")

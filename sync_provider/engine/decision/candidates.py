@@ -7,9 +7,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sync_provider.engine.errors import NoCandidateError
+from sync_provider.engine.errors import NoCandidateError, TooManyCandidatesError
 from sync_provider.engine.evidence.cost import CostModel
 from sync_provider.engine.models import ClusterConfig, Constraints, SpotPolicy
+
+#: The most configurations one recommendation scores, about 150 MB of them: every catalog type with up to 700
+#: workers, Photon and spot both ways (the default constraints give 11,008). Beyond it a typo such as
+#: max_workers=100000000 would exhaust the worker's memory.
+MAX_CANDIDATES = 250_000
+
+
+def check_space_size(count: int, what: str) -> None:
+    """Refuse a search space larger than MAX_CANDIDATES before building it."""
+    if count > MAX_CANDIDATES:
+        raise TooManyCandidatesError(
+            f"{what} allow {count:,} configurations, more than the {MAX_CANDIDATES:,} one recommendation scores; "
+            "narrow the worker range or the instance types"
+        )
 
 
 def allowed_instance_types(constraints: Constraints, cost_model: CostModel) -> list[str]:
@@ -47,6 +61,7 @@ def enumerate_candidates(constraints: Constraints, cost_model: CostModel) -> lis
         constraints.spot_policy
     ]
     workers = range(constraints.min_workers, constraints.max_workers + 1)
+    check_space_size(len(names) * len(workers) * len(photon) * len(spot), "the constraints")
     driver = constraints.driver_instance_type
     # model_construct: these values are valid by construction, and validation would dominate the latency.
     return [

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from sync_provider.engine.decision.candidates import enumerate_candidates, hourly_prices, within_constraints
 from sync_provider.engine.decision.optimizer import choose
+from sync_provider.engine.errors import TooManyCandidatesError
 from sync_provider.engine.evidence.cost import CostModel
 from sync_provider.engine.models import ClusterConfig, Constraints, Goals, Preference, SpotPolicy
 
@@ -53,6 +55,14 @@ def test_enumeration_respects_constraints():
     assert not any(c.photon for c in cands) and any(c.spot for c in cands)
     assert within_constraints(ClusterConfig(instance_type="r5.xlarge", num_workers=3), cons, cm)
     assert not within_constraints(ClusterConfig(instance_type="m5.xlarge", num_workers=3), cons, cm)
+
+
+def test_a_search_space_too_large_to_score_is_refused_before_it_is_built():
+    cm = CostModel()
+    # Every catalog type with up to 700 workers, Photon and spot both ways: the largest space scored.
+    assert len(enumerate_candidates(Constraints(instance_types=["m5.xlarge"], max_workers=700), cm)) == 2 * 700
+    with pytest.raises(TooManyCandidatesError, match="narrow the worker range"):
+        enumerate_candidates(Constraints(max_workers=100_000_000, spot_policy=SpotPolicy.ALLOWED), cm)
 
 
 def test_vectorised_hourly_prices_match_the_cost_model():

@@ -61,12 +61,43 @@ def test_candidates_outside_the_catalog_without_prices_are_an_error_line():
         ({"goal": {"sla_seconds": -1}}, "goal"),
         ({"goal": {"preference": "cheapest"}}, "goal"),
         ({"space": {"min_workers": 5, "max_workers": 2}}, "workers"),
+        # Absurd numbers are named, not turned into NaN answers or silently truncated.
+        ({"history": [{"instance_type": "m5.xlarge", "num_workers": 4, "runtime_s": 1e308}]}, "at most 1e+07"),
+        ({"history": [{"instance_type": "m5.xlarge", "num_workers": 8.7, "runtime_s": 50}]}, "whole number"),
+        ({"history": [{"instance_type": "m5.xlarge", "num_workers": "eight", "runtime_s": 50}]}, "num_workers"),
+        ({"history": [{"instance_type": "m5.xlarge", "num_workers": 10**20, "runtime_s": 50}]}, "100,000"),
+        ({"history": [{"instance_type": "m5.xlarge", "num_workers": 4, "runtime_s": 5, "input_bytes": -1}]}, "input"),
+        ({"goal": {"sla_seconds": 0}}, "goal.sla_seconds: Input should be greater than 0"),
+        ({"cost_model": {"dbu_usd": -3}}, "cost_model.dbu_usd must be a non-negative number"),
+        # A typo in the range would build a hundred million candidates: refused before any is built.
+        ({"space": {"instance_types": ["m5.xlarge"], "max_workers": 100_000_000}}, "whole number from 0 to 100,000"),
+        (
+            {
+                "space": {
+                    "instance_types": ["m5.xlarge", "r5.xlarge"],
+                    "max_workers": 100_000,
+                    "photon": [True, False],
+                    "spot": [True, False],
+                }
+            },
+            "narrow the worker range",
+        ),
     ],
 )
 def test_bad_requests_get_an_error_line(over, needle):
     out = answer(request(**over))
     assert set(out) == {"id", "error"}
     assert needle in out["error"]
+
+
+def test_unknown_fields_are_answered_with_a_warning_not_ignored_in_silence():
+    out = answer(request(goal={"sla_secs": 1500}, colour="blue"))
+    assert "error" not in out
+    assert out["warnings"] == [
+        "unknown field colour ignored (a typo?)",
+        "unknown field goal.sla_secs ignored (a typo?)",
+    ]
+    assert "warnings" not in answer(request())
 
 
 def test_unmeetable_sla_is_flagged_not_an_error():
@@ -85,8 +116,17 @@ def test_batch_keeps_order_and_survives_bad_lines():
     ]
     out = list(recommend_lines(lines))
     assert [o.get("id") for o in out] == ["first", None, "third", "fourth"]
-    assert "error" in out[1] and "error" in out[2]
+    assert out[1]["error"].startswith("line 2 is not valid JSON") and out[2]["error"].startswith("line 4: history")
     assert "error" not in out[0] and "error" not in out[3]
+
+
+def test_a_line_that_is_not_utf8_or_not_an_object_loses_only_itself():
+    good = orjson.dumps(request("ok"))
+    lines = [b"\xef\xbb\xbf" + good, b'{"id": "caf\xe9"}', b"[1, 2, 3]", good]
+    out = list(recommend_lines(lines))
+    assert "error" not in out[0] and "error" not in out[3]  # a byte-order mark on the first line is fine
+    assert out[1]["error"].startswith("line 2 is not valid JSON") and "save the file as UTF-8" in out[1]["error"]
+    assert out[2]["error"] == "line 3: a request must be a JSON object"
 
 
 def test_history_with_an_event_log_uses_the_profile(tmp_path):
