@@ -3,26 +3,52 @@ the job's own operator mix and time split make that likely."""
 
 from __future__ import annotations
 
+import math
+
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from sync_provider.cli._common import CliError, console, print_json
+from sync_provider.engine.limits import MAX_WORKERS
 from sync_provider.engine.models import ComputeType, Plan
+
+# Sanity bounds of the price flags (list prices: $0.07-0.70 per DBU, Photon multipliers 2-3).
+MAX_DBU_USD = 100.0
+MAX_PHOTON_MULTIPLIER = 100.0
+
+
+def _bounded(maximum: float, example: str):
+    """A typer callback: None (omitted) or a finite number in [0, maximum]; 0 is a value, not "omitted".
+
+    Checked here rather than with min=/max= because click lets inf through and refuses nan as "not >= 0".
+    """
+
+    def check(value: float | None) -> float | None:
+        if value is not None and not (math.isfinite(value) and 0 <= value <= maximum):
+            raise typer.BadParameter(f"must be a finite number from 0 to {maximum:g}, got {value:g}; e.g. {example}")
+        return value
+
+    return check
 
 
 def photon_roi(
     instance_type: str = typer.Option(..., "--instance-type", help="Worker node type, e.g. m5.2xlarge."),
-    workers: int = typer.Option(..., "--workers", min=0, help="Number of workers."),
+    workers: int = typer.Option(..., "--workers", min=0, max=MAX_WORKERS, help="Number of workers."),
     driver: str | None = typer.Option(None, "--driver", help="Driver node type (default: the worker type)."),
     plan: Plan | None = typer.Option(None, "--plan", help="Databricks pricing plan (default: the configured one)."),
     compute_type: ComputeType | None = typer.Option(
         None, "--compute", "--compute-type", help="Databricks compute type (default: the configured one)."
     ),
     photon_multiplier: float | None = typer.Option(
-        None, "--photon-multiplier", min=0.0, help="Photon DBU multiplier (list value when omitted)."
+        None,
+        "--photon-multiplier",
+        callback=_bounded(MAX_PHOTON_MULTIPLIER, "2.9"),
+        help="Photon DBU multiplier (list value when omitted).",
     ),
-    dbu_usd: float | None = typer.Option(None, "--dbu-usd", min=0.0, help="Negotiated $ per DBU."),
+    dbu_usd: float | None = typer.Option(
+        None, "--dbu-usd", callback=_bounded(MAX_DBU_USD, "0.15"), help="Negotiated $ per DBU."
+    ),
     eventlog: str | None = typer.Option(None, "--eventlog", help="A run's event log, to estimate its speedup."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -45,7 +71,8 @@ def photon_roi(
 
     try:
         configured = get_context().cost_model(plan, compute_type)
-        overrides = {k: v for k, v in {"photon_dbu_multiplier": photon_multiplier, "dbu_usd": dbu_usd}.items() if v}
+        given = {"photon_dbu_multiplier": photon_multiplier, "dbu_usd": dbu_usd}
+        overrides = {k: v for k, v in given.items() if v is not None}  # 0 is a value (free DBUs), not "omitted"
         pricing = configured.pricing.model_copy(update=overrides) if overrides else configured.pricing
         model = CostModel(configured.catalog, pricing)
         rates = cluster_rates(instance_type, workers, model, driver)

@@ -54,3 +54,35 @@ def test_unknown_instance_type_is_a_clear_error():
     with pytest.raises(SystemExit) as exc:
         main(["photon-roi", "--instance-type", "z9.huge", "--workers", "2"])
     assert exc.value.code == 1
+
+
+@pytest.mark.parametrize(
+    ("option", "key"), [("--dbu-usd", "dbu_usd"), ("--photon-multiplier", "photon_dbu_multiplier")]
+)
+def test_zero_is_a_value_not_the_default(option, key):
+    result = runner.invoke(app, ["photon-roi", "--instance-type", "m5.xlarge", "--workers", "4", option, "0", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data[key] == 0.0
+    if option == "--dbu-usd":  # free DBUs: Photon only has to be as fast
+        assert data["break_even_speedup"] == pytest.approx(1.0)
+    else:  # free Photon DBUs: Photon may even be slower
+        assert data["break_even_speedup"] < 1.0
+
+
+@pytest.mark.parametrize("option", ["--dbu-usd", "--photon-multiplier"])
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf", "1e308", "-1"])
+def test_non_finite_or_absurd_prices_are_refused_naming_the_option(option, value):
+    result = runner.invoke(app, ["photon-roi", "--instance-type", "m5.xlarge", "--workers", "4", option, value])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.replace("│", " ").split())
+    assert f"Invalid value for '{option}': must be a finite number from 0 to 100" in text
+    assert "e.g." in text
+
+
+def test_absurd_worker_counts_are_refused():
+    result = runner.invoke(app, ["photon-roi", "--instance-type", "m5.xlarge", "--workers", "99999999999999999999"])
+    assert result.exit_code == 2, result.output
+    assert "'--workers'" in result.output
+    assert "100000" in result.output
+    assert "TypeError" not in result.output

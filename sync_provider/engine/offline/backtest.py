@@ -14,6 +14,7 @@ picks `iterations` more runs. The oracle is the cheapest configuration whose med
 from __future__ import annotations
 
 import csv
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,12 +27,14 @@ import numpy as np
 from sync_provider.engine.errors import InvalidRequestError
 from sync_provider.engine.evidence.catalog import Catalog
 from sync_provider.engine.evidence.cost import CostModel, PricingSettings
+from sync_provider.engine.limits import MAX_HOURLY_USD, MAX_RUNTIME_S, MAX_WORKERS
 from sync_provider.engine.models import ClusterConfig, Goals, RunObservation
 from sync_provider.engine.offline.episodes import BASELINES, EnginePolicy, Episode, Outcome, Policy, oracle, run_episode
 from sync_provider.engine.offline.metrics import summarize
 
 REQUIRED = ("workload", "instance_type", "num_workers", "runtime_s")
 _TRUE = {"1", "true", "yes", "y", "t"}
+PRICE_COLUMNS = "instance_type, hourly_usd[, vcpus, memory_gib]"
 
 
 @dataclass
@@ -68,7 +71,8 @@ class MeasuredWorld:
         return Outcome(config, rt, cost, obs)
 
 
-def _float(value: str, where: str) -> float | None:
+def _float(value: str | None, where: str) -> float | None:
+    """A measured runtime in seconds; None for an empty cell (a failed run)."""
     value = (value or "").strip()
     if not value:
         return None
@@ -76,48 +80,137 @@ def _float(value: str, where: str) -> float | None:
         v = float(value)
     except ValueError:
         raise InvalidRequestError(f"{where}: {value!r} is not a number") from None
+    if not math.isfinite(v):
+        raise InvalidRequestError(
+            f"{where}: runtime_s {value!r} is not a finite number; give the runtime in seconds "
+            "(leave it empty for a failed run)"
+        )
     if v <= 0:
         raise InvalidRequestError(f"{where}: runtime must be positive, got {v} (leave it empty for a failed run)")
+    if v > MAX_RUNTIME_S:
+        raise InvalidRequestError(
+            f"{where}: runtime {v:g} s is more than {MAX_RUNTIME_S:g} s (about 115 days); give the runtime in "
+            "seconds (not milliseconds), or leave it empty for a failed run"
+        )
     return v
 
 
+def _positive(value: str, column: str, where: str, maximum: float | None = None) -> float:
+    """A finite number > 0 (and <= maximum) in a prices CSV cell."""
+    try:
+        v = float(value)
+    except ValueError:
+        raise InvalidRequestError(f"{where}: {column} {value!r} is not a number") from None
+    if not math.isfinite(v) or v <= 0:
+        raise InvalidRequestError(f"{where}: {column} must be a finite number > 0, got {value!r}")
+    if maximum is not None and v > maximum:
+        raise InvalidRequestError(f"{where}: {column} {v:g} is more than {maximum:g}; give the price of one node-hour")
+    return v
+
+
+def _rows(path: str | Path) -> tuple[list[str], list[tuple[int, dict[str | None, Any]]]]:
+    """The header and (line number, row) of a CSV file; a byte-order mark (Excel, Notepad) is dropped.
+
+    Rows without any value (`,,,` as spreadsheets write them) are skipped; line numbers are the file's own (blank
+    lines and quoted line breaks counted) so errors point at the row.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh, skipinitialspace=True)
+            rows = [(reader.line_num, row) for row in reader if not _blank(row)]
+            return list(reader.fieldnames or []), rows
+    except UnicodeDecodeError as exc:
+        raise InvalidRequestError(
+            f"{path}: not UTF-8 text (byte {exc.start} is {exc.object[exc.start : exc.start + 1]!r}); "
+            "save it as CSV UTF-8"
+        ) from None
+
+
+def _blank(row: dict[str | None, Any]) -> bool:
+    cells = [v for k, v in row.items() if k is not None] + list(row.get(None) or [])
+    return not any((v or "").strip() for v in cells)
+
+
+def _check_width(row: dict[str | None, Any], header: list[str], where: str, required: Sequence[str]) -> None:
+    """Refuse a row with more non-empty fields than the header, or without one of the `required` columns."""
+    extra = [v for v in row.get(None) or [] if (v or "").strip()]
+    given = sum(1 for c in header if row.get(c) is not None)
+    if extra:
+        raise InvalidRequestError(
+            f"{where}: {given + len(row.get(None) or [])} fields but the header has {len(header)}; "
+            "quote values that contain commas"
+        )
+    short = [c for c in required if row.get(c) is None]
+    if short:
+        raise InvalidRequestError(
+            f"{where}: {given} fields but the header has {len(header)} (no {', '.join(short)}); give every column"
+            + (", and leave runtime_s empty for a failed run" if "runtime_s" in required else "")
+        )
+
+
 def load_prices(path: str | Path) -> CostModel:
-    """A cost model that bills runtime x hourly_usd x workers, from the prices CSV (plus the built-in catalog)."""
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    if not rows or "instance_type" not in rows[0]:
-        raise InvalidRequestError(f"{path}: expected a CSV with columns instance_type, hourly_usd[, vcpus, memory_gib]")
-    overrides = []
-    for i, row in enumerate(rows, start=2):
-        r: dict[str, Any] = {k: v for k, v in row.items() if k and v not in (None, "")}
+    """A cost model that bills runtime x hourly_usd x workers, from the prices CSV (plus the built-in catalog).
+
+    Columns: instance_type, hourly_usd (or on_demand_usd_per_hour), and vcpus, memory_gib for types the built-in
+    catalog lacks. Each instance type appears once; hourly_usd is $ per node-hour, > 0 and at most MAX_HOURLY_USD.
+    """
+    header, rows = _rows(path)
+    if not rows or "instance_type" not in header:
+        raise InvalidRequestError(f"{path}: expected a CSV with columns {PRICE_COLUMNS}")
+    known = Catalog.default()
+    catalog = known
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        where = f"{path} line {line}"
+        _check_width(row, header, where, ())
+        r: dict[str, Any] = {k: v.strip() for k, v in row.items() if k and v is not None and v.strip()}
         if "on_demand_usd_per_hour" in r:
             r["hourly_usd"] = r.pop("on_demand_usd_per_hour")
+        itype = r.get("instance_type")
+        if not itype:
+            raise InvalidRequestError(f"{where}: no instance_type; give the node type, e.g. m5.xlarge")
+        if itype in seen:
+            raise InvalidRequestError(
+                f"{where}: {itype!r} is already priced on line {seen[itype]}; keep one row per instance type"
+            )
+        seen[itype] = line
         if "hourly_usd" not in r:
-            raise InvalidRequestError(f"{path} line {i}: no hourly_usd for {r.get('instance_type')!r}")
+            raise InvalidRequestError(f"{where}: no hourly_usd for {itype!r}")
+        r["hourly_usd"] = _positive(r["hourly_usd"], "hourly_usd", where, MAX_HOURLY_USD)
+        for column in ("vcpus", "memory_gib"):
+            if column in r:
+                r[column] = _positive(r[column], column, where)
+        lacking = [c for c in ("vcpus", "memory_gib") if c not in r]
+        if itype not in known and lacking:
+            raise InvalidRequestError(
+                f"{where}: {itype!r} is not in the built-in catalog; give its {' and '.join(lacking)} "
+                f"(columns: {PRICE_COLUMNS})"
+            )
         r["dbu_per_hour"] = 0.0
-        overrides.append(r)
-    try:
-        catalog = Catalog.default().with_overrides(overrides)
-    except ValueError as exc:
-        raise InvalidRequestError(f"{path}: {exc}") from None
-    priced = {r["instance_type"] for r in overrides}
-    catalog = Catalog([i for i in catalog if i.instance_type in priced])
+        try:
+            catalog = catalog.with_overrides([r])
+        except ValueError as exc:
+            raise InvalidRequestError(f"{where}: {str(exc).split('; give ')[0]}; columns: {PRICE_COLUMNS}") from None
+    catalog = Catalog([i for i in catalog if i.instance_type in seen])
     return CostModel(catalog, PricingSettings(include_driver=False, startup_seconds=0.0, dbu_usd=1.0))
 
 
 def load_measurements(path: str | Path, cost_model: CostModel) -> list[MeasuredWorld]:
-    """One world per workload; rows must use priced instance types."""
-    with open(path, newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InvalidRequestError(f"{path}: missing columns {missing}; need {', '.join(REQUIRED)}")
-        rows = list(reader)
+    """One world per workload; rows must use priced instance types.
+
+    Every row gives all required columns; only an empty runtime_s cell is a failed run. Each workload needs a
+    configuration that succeeds in most of its measurements (an episode's start point).
+    """
+    header, rows = _rows(path)
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise InvalidRequestError(f"{path}: missing columns {missing}; need {', '.join(REQUIRED)}")
     samples: dict[str, dict[tuple, list]] = defaultdict(lambda: defaultdict(list))
     configs: dict[str, dict[tuple, ClusterConfig]] = defaultdict(dict)
     unpriced = set()
-    for i, row in enumerate(rows, start=2):
-        where = f"{path} line {i}"
+    for line, row in rows:
+        where = f"{path} line {line}"
+        _check_width(row, header, where, REQUIRED)
         itype = (row["instance_type"] or "").strip()
         if itype not in cost_model.catalog:
             unpriced.add(itype)
@@ -128,6 +221,8 @@ def load_measurements(path: str | Path, cost_model: CostModel) -> list[MeasuredW
             raise InvalidRequestError(f"{where}: num_workers {row['num_workers']!r} is not an integer") from None
         if n < 1:
             raise InvalidRequestError(f"{where}: num_workers must be at least 1")
+        if n > MAX_WORKERS:
+            raise InvalidRequestError(f"{where}: num_workers {n} is more than {MAX_WORKERS}; give the worker count")
         cfg = ClusterConfig(
             instance_type=itype,
             num_workers=n,
@@ -139,11 +234,23 @@ def load_measurements(path: str | Path, cost_model: CostModel) -> list[MeasuredW
         samples[wl][cfg.key()].append(_float(row["runtime_s"], where))
     if unpriced:
         raise InvalidRequestError(
-            f"instance types {sorted(unpriced)} have measurements but no prices; add them to the prices CSV"
+            f"{path}: instance types {sorted(unpriced)} have measurements but no prices; add them to the prices CSV"
         )
     if not configs:
         raise InvalidRequestError(f"{path}: no measurements")
-    return [MeasuredWorld(wl, cost_model, dict(samples[wl]), configs[wl]) for wl in sorted(configs)]
+    worlds = [MeasuredWorld(wl, cost_model, dict(samples[wl]), configs[wl]) for wl in sorted(configs)]
+    for world in worlds:
+        if not any(v is not None for vals in world.samples.values() for v in vals):
+            raise InvalidRequestError(
+                f"{path}: every run of workload {world.workload!r} failed (runtime_s is empty on all its rows); "
+                "add at least one successful measurement or drop the workload"
+            )
+        if all(world.expected(c, 0)[0] is None for c in world.candidates):
+            raise InvalidRequestError(
+                f"{path}: no configuration of workload {world.workload!r} succeeds in most of its measurements, so "
+                "it has no start point; add successful measurements or drop the workload"
+            )
+    return worlds
 
 
 def policies(names: Iterable[str] | None = None) -> list[Policy]:

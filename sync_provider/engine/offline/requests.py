@@ -24,6 +24,7 @@ from sync_provider.engine.errors import EngineError, InvalidRequestError
 from sync_provider.engine.evidence.catalog import Catalog, UnknownInstanceType
 from sync_provider.engine.evidence.cost import CostModel, PricingSettings
 from sync_provider.engine.evidence.profile import Profile, data_input_bytes
+from sync_provider.engine.limits import MAX_RUNTIME_S, MAX_WORKERS
 from sync_provider.engine.models import ClusterConfig, Constraints, Goals, Preference, RunObservation
 from sync_provider.engine.recommend import recommend
 
@@ -40,10 +41,6 @@ RESPONSE_FIELDS = (
     "reason",
 )
 
-#: A run longer than this (about 115 days) is a unit mistake (milliseconds for seconds), not a Spark job.
-MAX_RUNTIME_S = 1e7
-#: More workers than any cluster has: a typo, refused before it sizes the search space.
-MAX_WORKERS = 100_000
 #: The fields each part of a request may have (DESIGN.md); others are answered with a warning, not an error, so
 #: that a newer client's extensions still get answers.
 KNOWN_FIELDS: dict[str, frozenset[str]] = {
@@ -131,7 +128,7 @@ def build_cost_model(req: Mapping[str, Any]) -> CostModel:
     driver = bool(spec.get("driver", True))
     dbu_usd = spec.get("dbu_usd")
     if dbu_usd is not None:
-        dbu_usd = _number(dbu_usd, "cost_model.dbu_usd")
+        dbu_usd = _number(dbu_usd, "cost_model.dbu_usd", positive=True)
     startup = _number(spec.get("startup_seconds", 0.0), "cost_model.startup_seconds", upper=MAX_RUNTIME_S)
     rows = []
     for i, row in enumerate(prices):
@@ -151,7 +148,7 @@ def build_cost_model(req: Mapping[str, Any]) -> CostModel:
             catalog = catalog.with_overrides([{"instance_type": n, "dbu_per_hour": 0.0} for n in catalog.names()])
         pricing = PricingSettings(
             include_driver=driver,
-            dbu_usd=dbu_usd if dbu_usd else None,
+            dbu_usd=dbu_usd,
             startup_seconds=startup,
         )
     except ValidationError as exc:

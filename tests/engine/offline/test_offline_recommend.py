@@ -68,7 +68,7 @@ def test_candidates_outside_the_catalog_without_prices_are_an_error_line():
         ({"history": [{"instance_type": "m5.xlarge", "num_workers": 10**20, "runtime_s": 50}]}, "100,000"),
         ({"history": [{"instance_type": "m5.xlarge", "num_workers": 4, "runtime_s": 5, "input_bytes": -1}]}, "input"),
         ({"goal": {"sla_seconds": 0}}, "goal.sla_seconds: Input should be greater than 0"),
-        ({"cost_model": {"dbu_usd": -3}}, "cost_model.dbu_usd must be a non-negative number"),
+        ({"cost_model": {"dbu_usd": -3}}, "cost_model.dbu_usd must be a positive number"),
         # A typo in the range would build a hundred million candidates: refused before any is built.
         ({"space": {"instance_types": ["m5.xlarge"], "max_workers": 100_000_000}}, "whole number from 0 to 100,000"),
         (
