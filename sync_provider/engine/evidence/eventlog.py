@@ -201,7 +201,10 @@ def parse_eventlog(
             raise EventLogError(f"{part.path}: cannot be read ({exc})") from None
         budget -= decoded
     if builder.lines == 0:
-        raise EventLogError(f"{src}: the event log is empty (no lines in {len(layout.parts)} file(s))")
+        why = "; ".join(builder.warnings_so_far())  # a stream cut before its first block decodes to nothing
+        raise EventLogError(
+            f"{src}: the event log is empty (no lines in {len(layout.parts)} file(s))" + (f": {why}" if why else "")
+        )
     if builder.decoded == 0:
         raise EventLogError(
             f"{src}: no Spark events found ({builder.bad_lines} unreadable line(s)); is this a Spark event log?"

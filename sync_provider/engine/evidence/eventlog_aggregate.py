@@ -365,6 +365,9 @@ class ProfileBuilder:
         else:
             self._warnings_dropped += 1
 
+    def warnings_so_far(self) -> list[str]:
+        return list(self._warnings)
+
     @gc_paused()
     def feed_block(self, buf: bytes, start: int, end: int) -> None:
         """Take the lines of `buf[start:end]` (complete lines separated by newlines), without copying them.

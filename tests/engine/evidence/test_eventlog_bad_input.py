@@ -39,6 +39,15 @@ def test_truncated_block_codecs_are_parsed_with_a_warning(tmp_path, codec):
     assert any(str(path) in w for w in p.warnings)
 
 
+def test_a_log_cut_before_its_first_block_says_it_is_truncated_not_just_empty(tmp_path):
+    data, _ = _log(tasks_per_stage=200)
+    packed = ENCODERS["zstd"](data)
+    path = tmp_path / "app.zstd"
+    path.write_bytes(packed[:64])  # inside the first frame: nothing decodes yet
+    with pytest.raises(EventLogError, match="empty .*zstd stream ended inside a frame"):
+        parse_eventlog(path)
+
+
 def test_garbage_and_overlong_lines_are_skipped_and_counted(tmp_path):
     data, totals = _log()
     lines = data.split(b"\n")
