@@ -47,6 +47,23 @@ _DELEGATED = frozenset(
 )
 
 
+#: Executors whose tasks run on several machines, where a SQLite file per worker is not one store.
+DISTRIBUTED_EXECUTORS = ("CeleryExecutor", "KubernetesExecutor", "CeleryKubernetesExecutor", "EcsExecutor",
+                         "BatchExecutor", "EdgeExecutor", "LambdaExecutor")  # fmt: skip
+
+
+def _distributed_executor() -> str | None:
+    """The configured executor when it runs tasks on several machines (any of a comma-separated list)."""
+    try:
+        from airflow.sdk import conf
+
+        configured = conf.get("core", "executor", fallback="") or ""
+    except Exception:  # noqa: BLE001 - a missing or unreadable config only means no warning
+        return None
+    names = [part.strip().split(":")[-1].rsplit(".", 1)[-1] for part in configured.split(",")]
+    return next((n for n in names if n in DISTRIBUTED_EXECUTORS), None)
+
+
 class SyncHook(BaseHook):
     """Reads a `sync` connection (Connections UI, `AIRFLOW_CONN_<ID>` env var or secrets backend) and opens the
     store it names. A missing `sync_default` connection means "all defaults"; any other missing id is an error."""
@@ -98,7 +115,17 @@ class SyncHook(BaseHook):
 
     @cached_property
     def store(self) -> SyncStore:
-        return SyncStore(self.store_url())
+        url = self.store_url()
+        if url.startswith("sqlite:") and (executor := _distributed_executor()):
+            self.log.warning(
+                "The Sync store is a SQLite file on this worker (%s) but Airflow runs the %s: every worker then "
+                "keeps its own projects and runs, and a project created on one is unknown on the others. Point "
+                "the %r connection's store_url at PostgreSQL (docs/provider.md, 'Several workers')",
+                make_url(url).database,
+                executor,
+                self.sync_conn_id,
+            )
+        return SyncStore(url)
 
     def get_conn(self) -> SyncStore:
         return self.store

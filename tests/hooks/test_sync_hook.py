@@ -7,6 +7,7 @@ import json
 
 import pytest
 import responses
+import structlog.testing
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from sync_provider.collector import collector_script
@@ -45,6 +46,19 @@ def test_missing_default_connection_means_defaults(tmp_path) -> None:
     assert hook.store_url() == f"sqlite:///{tmp_path / 'airflow' / 'sync_provider.db'}"
     with pytest.raises(AirflowNotFoundException):
         SyncHook("sync_missing").settings  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    ("executor", "warned"),
+    [("CeleryExecutor", True), ("LocalExecutor", False), ("LocalExecutor,KubernetesExecutor", True)],
+)
+def test_a_sqlite_store_under_a_distributed_executor_is_warned_about(monkeypatch, executor, warned) -> None:
+    # Each Celery or Kubernetes worker would keep its own SQLite file: projects made on one are unknown elsewhere.
+    monkeypatch.setenv("AIRFLOW__CORE__EXECUTOR", executor)
+    with structlog.testing.capture_logs() as logged:
+        SyncHook().store  # noqa: B018
+    warnings = [str(e) for e in logged if e["log_level"] == "warning"]
+    assert any("SQLite file on this worker" in w and "PostgreSQL" in w for w in warnings) is warned
 
 
 def test_bad_extra_is_a_settings_error(set_conn) -> None:
