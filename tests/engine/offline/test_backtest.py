@@ -142,18 +142,30 @@ def test_duplicate_instance_types_in_the_prices_are_refused_naming_both_lines(tm
         load_prices(prices)
 
 
-def test_a_short_row_is_refused_not_counted_as_a_failed_run(tmp_path, tables):
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        # A short row is no failed run (only an empty runtime cell is), and a long one no runtime of 1.
+        ("etl,m5.xlarge,4,100\netl,m5.xlarge,4\n", r"r\.csv line 3: 3 fields but the header has 4 \(no runtime_s\)"),
+        (
+            "etl,m5.xlarge,4,100\netl,m5.xlarge,8,1,234.5\n",
+            r"r\.csv line 3: 5 fields but the header has 4; quote values",
+        ),
+        # Workloads that would silently give no episode.
+        (
+            "etl,m5.xlarge,4,100\nbi,m5.xlarge,4,\nbi,c5.xlarge,8,\n",
+            r"r\.csv: every run of workload 'bi' failed.*add at least one",
+        ),
+        (
+            "etl,m5.xlarge,4,100\netl,m5.xlarge,4,\netl,m5.xlarge,4,\n",
+            r"workload 'etl' succeeds in most of its measurements.*no start",
+        ),
+    ],
+)
+def test_tables_that_cannot_be_replayed_are_refused_naming_why(tmp_path, tables, rows, message):
     _, prices = tables
-    runs = _runs(tmp_path, "etl,m5.xlarge,4,100\netl,m5.xlarge,4\n")
-    with pytest.raises(InvalidRequestError, match=r"r\.csv line 3: 3 fields but the header has 4 \(no runtime_s\)"):
-        load_measurements(runs, load_prices(prices))
-
-
-def test_a_long_row_is_refused(tmp_path, tables):
-    _, prices = tables
-    runs = _runs(tmp_path, "etl,m5.xlarge,4,100\netl,m5.xlarge,8,1,234.5\n")
-    with pytest.raises(InvalidRequestError, match=r"r\.csv line 3: 5 fields but the header has 4; quote values"):
-        load_measurements(runs, load_prices(prices))
+    with pytest.raises(InvalidRequestError, match=message):
+        load_measurements(_runs(tmp_path, rows), load_prices(prices))
 
 
 def test_an_empty_runtime_cell_is_still_a_failed_run(tmp_path, tables):
@@ -161,17 +173,3 @@ def test_an_empty_runtime_cell_is_still_a_failed_run(tmp_path, tables):
     runs = _runs(tmp_path, "etl,m5.xlarge,4,100\netl,m5.xlarge,8,\n")
     (world,) = load_measurements(runs, load_prices(prices))
     assert world.samples[ClusterConfig(instance_type="m5.xlarge", num_workers=8).key()] == [None]
-
-
-def test_a_workload_whose_every_run_failed_is_named(tmp_path, tables):
-    _, prices = tables
-    runs = _runs(tmp_path, "etl,m5.xlarge,4,100\nbi,m5.xlarge,4,\nbi,c5.xlarge,8,\n")
-    with pytest.raises(InvalidRequestError, match=r"r\.csv: every run of workload 'bi' failed.*add at least one"):
-        load_measurements(runs, load_prices(prices))
-
-
-def test_a_workload_without_a_start_point_is_named(tmp_path, tables):
-    _, prices = tables
-    runs = _runs(tmp_path, "etl,m5.xlarge,4,100\netl,m5.xlarge,4,\netl,m5.xlarge,4,\n")
-    with pytest.raises(InvalidRequestError, match=r"workload 'etl' succeeds in most of its measurements.*no start"):
-        load_measurements(runs, load_prices(prices))
