@@ -47,6 +47,28 @@ def test_blackbox_first_move_from_a_single_run_is_sensible():
     assert est.sigma[0] > est.sigma[1] and est.sigma[2] > est.sigma[1]
 
 
+@pytest.mark.parametrize("profiled", [False, True])
+def test_photon_toggled_without_a_profile_is_far_less_certain(monkeypatch, profiled):
+    # Without a profile nothing says how much of the job Photon runs (1x to about 3x): a first move must not turn
+    # Photon off on the strength of one prior. With one, the replay estimates the job's own gain.
+    import sync_provider.engine.prediction.model as model_module
+
+    profile = make_profile(slots=32) if profiled else None
+    runs = [RunObservation(config=cfg(8, photon=True), runtime_s=1000 + d, profile=profile) for d in (0, 15, -10)]
+    model = RuntimeModel(TABLE).fit(runs)
+    configs = TABLE.arrays([cfg(8, photon=True), cfg(8)])
+    est = model.predict(configs)
+    spread = model_module.UNSEEN_PHOTON_SPREAD[model.mode]
+    monkeypatch.setattr(model_module, "UNSEEN_PHOTON_SPREAD", {"profile": 0.0, "blackbox": 0.0})
+    flat = model.predict(configs)
+    assert est.sigma[0] == pytest.approx(flat.sigma[0])
+    assert est.sigma[1] ** 2 - flat.sigma[1] ** 2 == pytest.approx(spread**2)
+    if not profiled:
+        assert spread > model_module.UNSEEN_PHOTON_SPREAD["profile"]
+        # The p90 of Photon off reaches past a 2x slowdown of the run with Photon on.
+        assert est.p90[1] > 2.0 * 1000
+
+
 def test_observed_configurations_are_predicted_from_their_own_runs():
     runs = [run(8, 1000), run(4, 1500), run(16, 800)]  # scales much worse than the prior assumes
     _, est = predict(runs, [cfg(8), cfg(4), cfg(16)])
