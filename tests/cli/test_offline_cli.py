@@ -51,7 +51,9 @@ def test_recommend_to_stdout(tmp_path):
 
 def test_recommend_missing_input_fails_cleanly(tmp_path):
     res = runner.invoke(app, ["recommend", "--input", str(tmp_path / "nope.jsonl")])
-    assert res.exit_code != 0
+    # Exit 1 with one message naming the file (an uncaught exception would also exit 1, with a traceback).
+    assert res.exit_code == 1 and isinstance(res.exception, SystemExit)
+    assert "nope.jsonl does not exist" in res.output and "Traceback" not in res.output
 
 
 def test_a_file_that_is_not_utf8_loses_only_its_bad_line(tmp_path):
@@ -110,4 +112,5 @@ def test_backtest_bad_table_is_a_clean_error(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("workload,instance_type\njob,m5.xlarge\n")
     res = runner.invoke(app, ["backtest", "-m", str(bad), "-p", str(prices)])
-    assert res.exit_code != 0
+    assert res.exit_code == 1 and isinstance(res.exception, SystemExit)
+    assert "missing columns ['num_workers', 'runtime_s']" in res.output and "Traceback" not in res.output

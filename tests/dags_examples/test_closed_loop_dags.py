@@ -74,8 +74,11 @@ def test_recipe_dag_closes_the_loop(env, emu):
     later = [t["cost_usd"] for t in truth[1:] if t.get("succeeded")]
     assert min(later) < 0.8 * first_cost, table
 
-    # The SLA held after the data grew (the growth run itself may be re-planned from; the runs after it hold).
-    for run, t in list(zip(runs, truth, strict=True))[GROWTH_RUN + 1 :]:
+    # The SLA held after the data grew (the growth run itself may be re-planned from; the runs after it hold),
+    # and some run after it succeeded at all (only the injected crash may fail).
+    after_growth = list(zip(runs, truth, strict=True))[GROWTH_RUN + 1 :]
+    assert any(t.get("succeeded") for _, t in after_growth), table
+    for run, t in after_growth:
         if t.get("succeeded"):
             assert run.observation.runtime_s <= sla and t["runtime_s"] <= sla, table
 

@@ -202,3 +202,7 @@ def test_project_from_the_submit_tasks_xcom(store, good_run):
     project = store.get_project("etl")
     ti = FakeTI({("submit", "run_id"): good_run, ("submit", "sync_project_id"): project.id}, task_id="sync_prediction")
     assert op.execute(context_for(ti)) is not None
+    # No project argument: the run and its prediction land on the project the submit task named.
+    (run,) = store.list_runs(project.id)
+    assert run.external_run_id == str(good_run)
+    assert ti.xcom_pull("sync_prediction", key="summary")["project_id"] == project.id

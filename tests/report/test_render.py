@@ -164,6 +164,8 @@ def test_baseline_shows_what_the_job_would_have_cost(report_data):
     assert "without Sync (16 x r5.4xlarge): $36.00" in html
     s = summarize(report_data.primary)
     assert s.baseline_total == 5 * 30.0 + 10 * 36.0
+    # The 14 runs that have a cost (run 12 failed), as the fixture prices them: $30 falling $1.40 a run to run 13.
+    assert s.total_cost == pytest.approx(sum(30.0 - 1.4 * min(i, 12) for i in range(15) if i != 11))
     assert s.saved_pct == pytest.approx((1 - s.total_cost / s.baseline_total) * 100)
     assert f"{s.saved_pct:.0f}% saved" in html
 

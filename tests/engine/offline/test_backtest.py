@@ -20,6 +20,22 @@ def test_tables_load_into_worlds(tables):
     assert cost == pytest.approx(rt / 3600 * 0.5 * 4)
 
 
+def test_the_oracle_is_the_cheapest_measured_configuration_within_the_sla(tables):
+    from sync_provider.engine.offline.episodes import oracle
+    from tests.engine.offline.conftest import TYPES, truth
+
+    runs, prices = tables
+    (world,) = load_measurements(runs, load_prices(prices))
+    sla = 900.0
+    # Worked out from the table's own truth (the two measurements of each configuration straddle it evenly),
+    # billed as runtime x hourly price x workers.
+    costs = {(t, n): truth(t, n) / 3600 * TYPES[t][2] * n for t in TYPES for n in (2, 4, 8, 16) if truth(t, n) <= sla}
+    (want_type, want_n), want_cost = min(costs.items(), key=lambda kv: kv[1])
+    config, cost = oracle(world, 0, sla)
+    assert (config.instance_type, config.num_workers) == (want_type, want_n)
+    assert cost == pytest.approx(want_cost, rel=1e-6)
+
+
 def test_backtest_reports_every_policy_against_the_oracle(tables):
     runs, prices = tables
     worlds = load_measurements(runs, load_prices(prices))
