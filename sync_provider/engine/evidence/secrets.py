@@ -60,7 +60,10 @@ def redact_secrets(obj: Any) -> Any:
 
 def _redact(obj: Any, name: str) -> Any:
     if isinstance(obj, dict):
-        return {k: _redact(v, str(k)) for k, v in obj.items()}
+        # A named parameter ({"name": "db_password", "default": ..., "value": ...}, as jobs' job_parameters are)
+        # takes its name from its "name" field.
+        named = obj.get("name") if isinstance(obj.get("name"), str) else None
+        return {k: _redact(v, named if named and k in ("value", "default") else str(k)) for k, v in obj.items()}
     if isinstance(obj, list):
         return _redact_arguments(obj) if name in _ARGUMENT_LISTS else [_redact(v, name) for v in obj]
     if isinstance(obj, str):

@@ -35,6 +35,10 @@ def _spec() -> dict:
                 "notebook_task": {"base_parameters": {"api_token": "zzz", "date": "2026-01-01"}},
             }
         ],
+        "job_parameters": [
+            {"name": "db_password", "default": "hunter2", "value": "hunter2"},
+            {"name": "date", "default": "2026-01-01"},
+        ],
     }
 
 
@@ -50,6 +54,10 @@ def test_every_literal_credential_is_masked_and_nothing_else():
     params = out["tasks"][0]["spark_python_task"]["parameters"]
     assert params == ["--password", MASK, f"--token={MASK}", "--date", "2026-01-01"]
     assert out["tasks"][0]["notebook_task"]["base_parameters"] == {"api_token": MASK, "date": "2026-01-01"}
+    assert out["job_parameters"] == [
+        {"name": "db_password", "default": MASK, "value": MASK},
+        {"name": "date", "default": "2026-01-01"},
+    ]
     # What is not a credential stays as it was: references, class names, flags, ordinary settings.
     assert env["REGION"] == "eu-west-1" and env["DB_PASSWORD"] == "{{secrets/etl/db}}"
     for key in (
