@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sync_provider.engine.evidence.catalog import Catalog
 from sync_provider.engine.evidence.cost import CostModel, PricingSettings
-from sync_provider.engine.evidence.secrets import EMBEDDED_PASSWORD
+from sync_provider.engine.evidence.secrets import mask_embedded_passwords
 from sync_provider.engine.models import ApplyMode, ComputeType, Plan, Preference
 
 if TYPE_CHECKING:
@@ -244,4 +244,4 @@ def redact_url(url: str) -> str:
         shown = make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - never let logging a URL fail
         shown = re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
-    return EMBEDDED_PASSWORD.sub(r"\g<1>***", shown)
+    return mask_embedded_passwords(shown)

@@ -198,6 +198,9 @@ def test_settings_named_like_credentials_that_hold_none_go_through() -> None:
         "spark.databricks.passthrough.enabled": "true",
     }
     assert _inject({"new_cluster": {"spark_conf": conf}})["new_cluster"]["spark_conf"] == conf
+    env = {"SECRET_SCOPE": "etl", "TOKEN_URL": "https://login.example.com/oauth2/token", "PASSWORD_FILE": "/dbfs/x"}
+    assert {k: v for k, v in _inject({"new_cluster": {"spark_env_vars": env}})["new_cluster"]["spark_env_vars"].items()
+            if k in env} == env  # fmt: skip
 
 
 def test_payloads_sync_cannot_manage() -> None:

@@ -26,14 +26,26 @@ CREDENTIAL_NAME = re.compile(
 )
 #: Values that are credentials whatever they are called: Databricks, AWS and GitHub tokens.
 CREDENTIAL_VALUE = re.compile(r"(dapi[0-9a-f]{32}|(AKIA|ASIA)[0-9A-Z]{16}|ghp_[0-9A-Za-z]{36})")
-#: A password inside a longer value (a JDBC URL, a connection string): `password=...` up to the next separator.
-EMBEDDED_PASSWORD = re.compile(r"((?:password|passwd|pwd)\s*=\s*)[^;&\s]+", re.I)
+#: A password inside a longer value: `password=...` up to the next separator (a JDBC URL, a connection string), or
+#: the user-info of a URL (`https://user:secret@host`; `host:port` is not one).
+EMBEDDED_PASSWORD = re.compile(
+    r"((?:password|passwd|pwd)\s*=\s*)[^;&\s]+|([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+(?=@)", re.I
+)
+#: Names that sound like a credential but name something about one (where it is, what kind, its id): their
+#: values are not secrets (`SECRET_SCOPE=etl`, `TOKEN_URL=https://...`, `PASSWORD_FILE=/dbfs/...`,
+#: `spark.hadoop.fs.s3a.aws.credentials.provider`). Values are still checked for token shapes and passwords.
+_ABOUT_A_CREDENTIAL = re.compile(r"[._-](url|uri|file|path|scope|provider|type|endpoint|id|name|enabled|mode)$", re.I)
 #: A Java class name (`com.amazonaws.auth.InstanceProfileCredentialsProvider`): what `...credentials.provider` and
 #: `...sas.token.provider.type` hold, a credential's name, not the credential.
 _CLASS_NAME = r"(?:[a-z_$][\w$]*\.){2,}[A-Z][\w$]*"
 _NOT_A_CREDENTIAL = re.compile(rf"^(?:(?i:true|false)|{_CLASS_NAME}(?:\s*,\s*{_CLASS_NAME})*)?$")
 #: Task parameter keys that hold argument lists, where a credential follows its flag (`--token`, `xyz`).
 _ARGUMENT_LISTS = ("parameters", "python_params", "jar_params", "spark_submit_params")
+
+
+def mask_embedded_passwords(text: str) -> str:
+    """`text` with each password inside it (EMBEDDED_PASSWORD) replaced by MASK."""
+    return EMBEDDED_PASSWORD.sub(lambda m: (m.group(1) or m.group(2)) + MASK, text)
 
 
 def is_secret_reference(value: Any) -> bool:
@@ -48,7 +60,7 @@ def is_literal_credential(name: str, value: Any) -> bool:
 
 def _named_credential(name: str, text: str) -> bool:
     """A value under a credential's name that is neither a secret reference nor a class name, boolean or blank."""
-    return bool(name and CREDENTIAL_NAME.search(name)) and not (
+    return bool(name and CREDENTIAL_NAME.search(name) and not _ABOUT_A_CREDENTIAL.search(name)) and not (
         is_secret_reference(text) or _NOT_A_CREDENTIAL.match(text)
     )
 
@@ -69,7 +81,7 @@ def _redact(obj: Any, name: str) -> Any:
     if isinstance(obj, str):
         if CREDENTIAL_VALUE.search(obj) or _named_credential(name, obj.strip()):
             return MASK
-        return EMBEDDED_PASSWORD.sub(rf"\g<1>{MASK}", obj)
+        return mask_embedded_passwords(obj)
     if isinstance(obj, int | float) and not isinstance(obj, bool) and _named_credential(name, str(obj)):
         return MASK
     return obj

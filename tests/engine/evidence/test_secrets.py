@@ -97,6 +97,12 @@ def test_masking_is_idempotent_and_leaves_the_input_alone():
         ),
         ("spark.databricks.passthrough.enabled", "true", False),
         ("spark.executor.memory", "8g", False),
+        # Names about a credential (where it is, which scope, what kind) hold no secret; their values still count.
+        ("SECRET_SCOPE", "etl", False),
+        ("TOKEN_URL", "https://login.example.com/oauth2/token", False),
+        ("PASSWORD_FILE", "/dbfs/secrets/db", False),
+        ("TOKEN_URL", "https://bob:s3cret@login.example.com/", True),
+        ("JDBC_URL", "jdbc:mysql://db.example.com:3306/sales", False),
     ],
 )
 def test_what_counts_as_a_literal_credential(name, value, credential):
