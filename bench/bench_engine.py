@@ -38,7 +38,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from emulator_world import EmulatorWorld, bench_candidates, bench_cost_model  # noqa: E402
 from world_facts import (  # noqa: E402
-    CHECKPOINTS,
     WorldFacts,
     feasible_violation_rate,
     p90_safe_within,
@@ -60,7 +59,7 @@ from sync_provider.engine.offline.episodes import (  # noqa: E402
     oracle,
     run_episode,
 )
-from sync_provider.engine.offline.metrics import summarize, within_sla  # noqa: E402
+from sync_provider.engine.offline.metrics import CHECKPOINTS, summarize, within_sla  # noqa: E402
 from sync_provider.engine.prediction.model import Z90  # noqa: E402
 from sync_provider.engine.recommend import recommend  # noqa: E402
 
@@ -419,7 +418,9 @@ def print_closed_loop(res: dict, title: str = "") -> None:
         print(f"  {first}'s SLA misses by run: " + ", ".join(f"{k}: {v}" for k, v in misses["by_run"].items())
               + "; by workload: " + ", ".join(f"{k} {v}" for k, v in misses["by_workload"].items()))  # fmt: skip
     shares = [("1-shot", m["single_shot"]["cheaper_within_sla"], m["single_shot"]["improvable_episodes"])]
-    shares += [(f"@{k}", m["closed_loop"].get(f"after_{k}", {}).get("within_10pct"), m["episodes"]) for k in (3, 5, 10)]
+    shares += [
+        (f"@{k}", m["closed_loop"].get(f"after_{k}", {}).get("within_10pct"), m["episodes"]) for k in CHECKPOINTS
+    ]
     shares = [(label, v, n) for label, v, n in shares if v is not None and n]
     if shares:
         print(f"  95% intervals of {first}'s shares (episodes taken as independent draws): "

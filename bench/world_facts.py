@@ -15,15 +15,14 @@ from statistics import median
 import numpy as np
 from emulator_world import EmulatorWorld
 
+from sync_provider.engine.decision.controller import ControllerSettings
 from sync_provider.engine.evidence.catalog import Catalog
 from sync_provider.engine.offline.episodes import Episode, oracle
-from sync_provider.engine.offline.metrics import EXPECTED_TOLERANCE, IMPROVABLE, within_sla
+from sync_provider.engine.offline.metrics import CHECKPOINTS, EXPECTED_TOLERANCE, is_improvable, within_sla
 from sync_provider.engine.prediction.model import Z90
 
-#: Run indices at which the p90-safe ceiling is reported (the closed loop's checkpoints).
-CHECKPOINTS = (3, 5, 10)
 #: The controller's step limit: a first move changes task slots at most this many times either way.
-MAX_STEP = 2.0
+MAX_STEP = ControllerSettings().max_step
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ class WorldFacts:
 
 
 def world_facts(e: Episode, world: EmulatorWorld, catalog: Catalog) -> WorldFacts:
-    improvable = len(e.runs) > 1 and e.oracle_costs[1] < e.expected_costs[0] * (1 - IMPROVABLE)
+    improvable = is_improvable(e)
     return WorldFacts(
         runs=len(e.runs) - 1,
         avoidable_misses=_avoidable_misses(e, world),

@@ -31,6 +31,11 @@ def within_sla(runtime_s: float | None, sla_seconds: float | None, tolerance: fl
     return runtime_s is not None and (sla_seconds is None or runtime_s <= sla_seconds * tolerance)
 
 
+def is_improvable(ep: Episode) -> bool:
+    """The oracle's first-run cost is at least IMPROVABLE below the start's: a single shot has something to win."""
+    return len(ep.runs) > 1 and ep.oracle_costs[1] < ep.expected_costs[0] * (1 - IMPROVABLE)
+
+
 def _meets(ep: Episode, k: int) -> bool:
     return within_sla(ep.expected_runtimes[k], ep.sla_seconds, EXPECTED_TOLERANCE)
 
@@ -38,7 +43,7 @@ def _meets(ep: Episode, k: int) -> bool:
 def summarize(episodes: Sequence[Episode], checkpoints: Iterable[int] = CHECKPOINTS) -> dict[str, Any]:
     """Metrics of one policy's episodes."""
     out: dict[str, Any] = {"episodes": len(episodes)}
-    improvable = [e for e in episodes if len(e.runs) > 1 and e.oracle_costs[1] < e.expected_costs[0] * (1 - IMPROVABLE)]
+    improvable = [e for e in episodes if is_improvable(e)]
     wins, changes, oracle_changes = 0, [], []
     for e in improvable:
         first = e.runs[1]
