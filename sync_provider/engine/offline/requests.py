@@ -88,6 +88,7 @@ def _validation_message(exc: ValidationError, where: str = "") -> str:
 
 def _int(value: Any, where: str, lo: int = 0, hi: int = MAX_WORKERS) -> int:
     """A whole number within [lo, hi]: 8 or 8.0 or "8", never 8.7 silently cut to 8."""
+    given = value
     if isinstance(value, bool):
         value = None
     elif isinstance(value, str):
@@ -98,7 +99,7 @@ def _int(value: Any, where: str, lo: int = 0, hi: int = MAX_WORKERS) -> int:
     elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
         value = int(value)
     if not isinstance(value, int) or not lo <= value <= hi:
-        raise InvalidRequestError(f"{where} must be a whole number from {lo} to {hi:,}, got {value!r}")
+        raise InvalidRequestError(f"{where} must be a whole number from {lo} to {hi:,}, got {given!r}")
     return value
 
 
